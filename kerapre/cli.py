@@ -1,0 +1,179 @@
+"""The ``kerapre`` command line: a thin layer over the Python API.
+
+Every command takes ``--config FILE.yaml`` and repeatable ``--set key=value`` overrides
+and works with no flags at all; bad input ends with one ``kerapre: error: ...`` line.
+"""
+
+import argparse
+import os
+import sys
+
+from kerapre.errors import KerapreError
+
+DEFAULT_PRETRAIN_DIR = os.path.join("runs", "cnn_pretrain")
+DEFAULT_FINETUNE_DIR = os.path.join("runs", "cnn_finetune")
+DEFAULT_EXPORT_DIR = "saved_models"
+
+
+def _add_config_flags(parser, model_dir=None):
+    if model_dir is not None:
+        parser.add_argument("--model-dir", default=model_dir, help=f"where the run writes (default: {model_dir})")
+    parser.add_argument("--config", help="a YAML config file (see docs/cli.md)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override one config value, e.g. --set train.epochs=3 (repeatable)",
+    )
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="kerapre",
+        description="Pretrain a backbone, export it, reload it frozen or trainable, fine-tune it.",
+    )
+    from kerapre import __version__
+
+    parser.add_argument("--version", action="version", version=f"kerapre {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    pretrain = commands.add_parser("pretrain", help="pretrain a backbone")
+    pretrain_kinds = pretrain.add_subparsers(dest="kind", required=True, metavar="KIND")
+    cnn = pretrain_kinds.add_parser(
+        "cnn", help="supervised CNN pretraining on a source task (default: Fashion-MNIST)"
+    )
+    _add_config_flags(cnn, DEFAULT_PRETRAIN_DIR)
+
+    finetune = commands.add_parser("finetune", help="fine-tune a pretrained backbone with a new head")
+    finetune_kinds = finetune.add_subparsers(dest="kind", required=True, metavar="KIND")
+    image = finetune_kinds.add_parser("image", help="image classification (default: MNIST-5k, 20 labels/class)")
+    image.add_argument(
+        "--backbone",
+        help="an export, .keras file or run directory, or 'scratch' "
+        f"(default: the latest {DEFAULT_EXPORT_DIR}/cnn_pretrain-backbone export)",
+    )
+    freeze = image.add_mutually_exclusive_group()
+    freeze.add_argument("--freeze", dest="trainable", action="store_false", default=None,
+                        help="keep the backbone weights fixed (default)")
+    freeze.add_argument("--no-freeze", dest="trainable", action="store_true",
+                        help="fine-tune the backbone weights too")
+    _add_config_flags(image, DEFAULT_FINETUNE_DIR)
+
+    exp = commands.add_parser("export", help="export a trained run for TF Serving, reuse and Keras")
+    exp.add_argument("--model-dir", default=DEFAULT_PRETRAIN_DIR, help=f"the run to export (default: {DEFAULT_PRETRAIN_DIR})")
+    exp.add_argument("--output", default=DEFAULT_EXPORT_DIR, help=f"base export directory (default: {DEFAULT_EXPORT_DIR})")
+    exp.add_argument("--name", help="model name (default: the run directory's name)")
+    exp.add_argument("--format", dest="formats", action="append", choices=("serving", "backbone", "keras"),
+                     help="what to write (repeatable; default: all three)")
+    exp.add_argument("--version", type=int, help="version number (default: the next free one)")
+    exp.add_argument("--overwrite", action="store_true", help="replace an existing --version")
+    exp.add_argument("--cut", help="the layer where the exported backbone ends (default: the model's cut)")
+
+    ev = commands.add_parser("evaluate", help="accuracy of a run, .keras file or serving export on a data set")
+    ev.add_argument("--model", default=DEFAULT_FINETUNE_DIR,
+                    help=f"run directory, .keras file or serving export (default: {DEFAULT_FINETUNE_DIR})")
+    ev.add_argument("--data", help="data set name (default: the run's evaluation data, else mnist_5k)")
+    ev.add_argument("--split", default=None, help="split to evaluate (default: the run's eval split, else test)")
+
+    quick = commands.add_parser("quickstart", help="the whole path on bundled real data, no arguments needed")
+    quick.add_argument("--stage", action="append", choices=("cnn",), help="run only this stage (repeatable)")
+    quick.add_argument("--output", default=os.path.join("runs", "quickstart"), help="where runs and reports go")
+    quick.add_argument("--export-dir", default=DEFAULT_EXPORT_DIR, help="where exports go")
+    _add_config_flags(quick)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except KerapreError as error:
+        print(f"kerapre: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args):
+    from kerapre import config as cfg
+
+    if args.command == "pretrain":
+        from kerapre.workflows.pretrain_cnn import pretrain_cnn
+
+        config = cfg.load_config(cfg.CNNPretrainConfig, args.config, args.overrides)
+        run = pretrain_cnn(config, model_dir=args.model_dir)
+        print(f"pretrained {config.model.preset} on {config.data.name}: "
+              f"val accuracy {run.history['val_accuracy'][-1]:.4f}; run in {args.model_dir}")
+        print(f"next: kerapre export --model-dir {args.model_dir}")
+        return 0
+    if args.command == "finetune":
+        from kerapre.workflows.finetune_image import finetune_image
+
+        overrides = list(args.overrides)
+        if not any(o.startswith("train.verbose") for o in overrides):
+            overrides.insert(0, "train.verbose=1")  # one run: show its progress bar
+        overrides.append(f"backbone={args.backbone or _default_backbone()}")
+        if args.trainable is not None:
+            overrides.append(f"trainable={str(args.trainable).lower()}")
+        config = cfg.load_config(cfg.FinetuneConfig, args.config, overrides)
+        result = finetune_image(config, model_dir=args.model_dir)
+        print(f"fine-tuned on {result.train_examples} labelled examples: "
+              f"test accuracy {result.test_accuracy:.4f}; run in {args.model_dir}")
+        return 0
+    if args.command == "export":
+        return _export(args)
+    if args.command == "evaluate":
+        return _evaluate(args)
+    if args.command == "quickstart":
+        from kerapre.workflows.quickstart import STAGES, quickstart
+
+        config = cfg.load_config(cfg.QuickstartConfig, args.config, args.overrides)
+        times = quickstart(config, stages=args.stage or STAGES, output_dir=args.output, export_dir=args.export_dir)
+        print("quickstart done: " + ", ".join(f"{k} {v / 60:.1f} min" for k, v in times.items()))
+        return 0
+    raise AssertionError(args.command)
+
+
+def _default_backbone():
+    base = os.path.join(DEFAULT_EXPORT_DIR, "cnn_pretrain-backbone")
+    if os.path.isdir(base):
+        return base
+    if os.path.exists(os.path.join(DEFAULT_PRETRAIN_DIR, "model.keras")):
+        return DEFAULT_PRETRAIN_DIR
+    raise KerapreError(
+        f"no pretrained backbone in {base} or {DEFAULT_PRETRAIN_DIR}: run `kerapre pretrain cnn` "
+        "and `kerapre export` first, or pass --backbone PATH (or --backbone scratch)"
+    )
+
+
+def _export(args):
+    from kerapre.export import export
+    from kerapre.workflows.finetune_image import load_run_model, run_label_names
+
+    if not os.path.isdir(args.model_dir):
+        raise KerapreError(f"run directory {args.model_dir} does not exist: pass --model-dir of a training run")
+    model = load_run_model(args.model_dir)
+    name = args.name or os.path.basename(os.path.normpath(args.model_dir))
+    paths = export(
+        model,
+        name,
+        formats=tuple(args.formats or ("serving", "backbone", "keras")),
+        base_dir=args.output,
+        version=args.version,
+        overwrite=args.overwrite,
+        label_names=run_label_names(args.model_dir),
+        cut=args.cut,
+        metadata={"run": os.path.abspath(args.model_dir)},
+    )
+    for fmt, path in paths.items():
+        print(f"{fmt:9s} {path}")
+    return 0
+
+
+def _evaluate(args):
+    from kerapre.workflows.evaluate import evaluate
+
+    result = evaluate(args.model, data=args.data, split=args.split)
+    print(f"{result['model']} on {result['data']}[{result['split']}]: "
+          f"accuracy {result['accuracy']:.4f} over {result['examples']} examples")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

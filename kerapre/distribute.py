@@ -1,0 +1,130 @@
+"""Choosing a ``tf.distribute`` strategy and a precision policy by name.
+
+Build models, optimizers and metrics inside ``strategy.scope()``; feed ``model.fit``
+batches of ``global_batch_size(strategy, per_replica)`` examples.
+
+Examples:
+
+```python
+strategy = kerapre.distribute.get_strategy("auto")
+with strategy.scope():
+    model = kerapre.models.CNN.from_preset("cnn_mnist")
+    model.compile(...)
+batch = kerapre.distribute.global_batch_size(strategy, 64)
+```
+"""
+
+import json
+import os
+
+import keras
+import tensorflow as tf
+
+from kerapre.errors import ConfigError
+
+STRATEGY_NAMES = ("auto", "default", "one_device", "mirrored", "multi_worker_mirrored", "tpu")
+
+
+def get_strategy(name="auto", *, tpu=None):
+    """Returns the strategy called ``name``.
+
+    Args:
+        name: ``auto`` (TPU if one is named, multi-worker if ``TF_CONFIG`` lists
+            several tasks, mirrored over several GPUs, else the default strategy),
+            ``default``, ``one_device``, ``mirrored`` (all GPUs, or all logical CPU
+            devices when there is no GPU), ``multi_worker_mirrored`` (cluster from
+            ``TF_CONFIG`` or Slurm) or ``tpu``.
+        tpu: the TPU name or address for ``tpu`` (default: ``$TPU_NAME``).
+    """
+    if name not in STRATEGY_NAMES:
+        raise ConfigError(f"unknown strategy {name!r}: choose one of {', '.join(STRATEGY_NAMES)}")
+    if name == "auto":
+        name = _auto_strategy_name(tpu)
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "one_device":
+        gpus = tf.config.list_logical_devices("GPU")
+        return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "multi_worker_mirrored":
+        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=_cluster_resolver())
+    return _tpu_strategy(tpu)
+
+
+def _auto_strategy_name(tpu):
+    if tpu or os.environ.get("TPU_NAME"):
+        return "tpu"
+    cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+    if sum(len(tasks) for tasks in cluster.values()) > 1:
+        return "multi_worker_mirrored"
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        return "mirrored"
+    return "default"
+
+
+def _cluster_resolver():
+    if "TF_CONFIG" not in os.environ and "SLURM_JOB_ID" in os.environ:
+        return tf.distribute.cluster_resolver.SlurmClusterResolver()
+    return tf.distribute.cluster_resolver.TFConfigClusterResolver()
+
+
+def _tpu_strategy(tpu):
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or os.environ.get("TPU_NAME"))
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, tf.errors.OpError) as error:
+        raise ConfigError(
+            f"no TPU found ({str(error).splitlines()[0]}): pass --tpu NAME or set TPU_NAME, "
+            "or choose another train.strategy"
+        ) from None
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def global_batch_size(strategy, per_replica_batch_size):
+    """The batch ``model.fit`` sees: the per-replica batch times the replicas in sync."""
+    return per_replica_batch_size * strategy.num_replicas_in_sync
+
+
+def split_cpu(num_devices):
+    """Splits the CPU into ``num_devices`` logical devices (to try ``mirrored`` without GPUs).
+
+    Must run before TensorFlow initialises its devices (before any op runs).
+    """
+    cpus = tf.config.list_physical_devices("CPU")
+    tf.config.set_logical_device_configuration(
+        cpus[0], [tf.config.LogicalDeviceConfiguration() for _ in range(num_devices)]
+    )
+
+
+def has_native_bfloat16():
+    """Whether this machine computes bfloat16 natively: a TPU, an Ampere+ GPU or a CPU with
+    AVX512_BF16 or AMX."""
+    if tf.config.list_logical_devices("TPU"):
+        return True
+    for gpu in tf.config.list_physical_devices("GPU"):
+        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0))
+        if capability >= (8, 0):
+            return True
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def set_precision(precision="auto", strategy=None):
+    """Sets Keras's global dtype policy and returns its name.
+
+    ``auto`` chooses ``mixed_bfloat16`` on TPUs and where :func:`has_native_bfloat16`,
+    ``float32`` otherwise. ``mixed_float16`` is for GPUs.
+    """
+    if precision == "auto":
+        on_tpu = isinstance(strategy, tf.distribute.TPUStrategy)
+        precision = "mixed_bfloat16" if on_tpu or has_native_bfloat16() else "float32"
+    keras.mixed_precision.set_dtype_policy(precision)
+    return precision

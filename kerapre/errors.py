@@ -1,0 +1,21 @@
+"""The errors kerapre raises for bad input.
+
+Every message is one line that says what is wrong and what to do next; the CLI
+prints it as ``kerapre: error: <message>`` and exits with status 2.
+"""
+
+
+class KerapreError(Exception):
+    """Base class of the errors caused by the user's input, not by a bug."""
+
+
+class ConfigError(KerapreError, ValueError):
+    """A config file, a ``key=value`` override or an argument is malformed."""
+
+
+class DataError(KerapreError, ValueError):
+    """A data set is unknown, missing, empty or of the wrong shape."""
+
+
+class ExportError(KerapreError, ValueError):
+    """An export directory exists, is incomplete or is not a kerapre export."""

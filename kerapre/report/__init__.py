@@ -1,0 +1,5 @@
+"""Result tables and plots: CSV for tools, PNG for people, Markdown for docs."""
+
+from kerapre.report.tables import bar_chart, summarise, write_csv
+
+__all__ = ["bar_chart", "summarise", "write_csv"]

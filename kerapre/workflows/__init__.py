@@ -1,0 +1,1 @@
+"""End-to-end workflows: pretrain, fine-tune, and the quickstart that chains them."""

@@ -1,0 +1,150 @@
+"""``kerapre quickstart``: the whole pretrain → export → reload → fine-tune path on bundled data."""
+
+import copy
+import os
+import time
+
+from kerapre.config import QuickstartConfig, save_config, validate
+from kerapre.export import export
+from kerapre.report import bar_chart, summarise, write_csv
+from kerapre.workflows.finetune_image import SCRATCH, finetune_image
+from kerapre.workflows.pretrain_cnn import pretrain_cnn
+
+
+def run_cnn_stage(config, output_dir="runs/quickstart", export_dir="saved_models", log=print):
+    """Pretrains the 28×28 CNN on Fashion-MNIST, exports it, then fine-tunes on MNIST-5k
+    with few labels per class three ways (scratch, frozen, trainable) over several seeds.
+
+    Writes ``<output_dir>/cnn/results.csv`` (one row per run), ``summary.csv``
+    (mean ± std per method) and ``accuracy.png``.
+
+    Args:
+        config: a ``kerapre.config.QuickstartCNNConfig``.
+        output_dir: where the runs and the report go.
+        export_dir: where the pretrained model is exported.
+        log: where progress lines go.
+
+    Returns:
+        ``(summary rows, {format: export path})``.
+    """
+    stage_dir = os.path.join(output_dir, "cnn")
+    os.makedirs(stage_dir, exist_ok=True)
+    pre = config.pretrain
+    log(f"[cnn] pretraining {pre.model.preset} on {pre.data.name} for {pre.train.epochs} epoch(s)")
+    run = pretrain_cnn(pre, model_dir=os.path.join(stage_dir, "pretrain"))
+    log(f"[cnn] source-task test accuracy {run.history['val_accuracy'][-1]:.4f} ({run.seconds:.0f} s)")
+
+    paths = export(
+        run.model,
+        config.export_name,
+        base_dir=export_dir,
+        label_names=run.label_names,
+        metadata={"task": "cnn_pretrain", "data": pre.data.name},
+    )
+    log(f"[cnn] exported {paths['serving']} (TF Serving), {paths['backbone']}, {paths['keras']}")
+
+    ft = config.finetune
+    rows = []
+    for method in config.methods:
+        for seed in config.seeds:
+            run_config = copy.deepcopy(ft)
+            run_config.backbone = SCRATCH if method == SCRATCH else paths["backbone"]
+            run_config.trainable = method != "frozen"
+            run_config.model.cut = pre.model.cut
+            run_config.train.seed = seed
+            result = finetune_image(
+                validate(run_config), model_dir=os.path.join(stage_dir, "finetune", f"{method}-seed{seed}")
+            )
+            rows.append(
+                {
+                    "method": method,
+                    "seed": seed,
+                    "labels_per_class": ft.labels_per_class,
+                    "train_examples": result.train_examples,
+                    "cut": pre.model.cut,
+                    "test_accuracy": round(result.test_accuracy, 4),
+                    "fit_seconds": round(result.seconds, 1),
+                }
+            )
+            log(f"[cnn] {method:9s} seed {seed}: test accuracy {result.test_accuracy:.4f} ({result.seconds:.0f} s)")
+
+    summary = summarise(rows)
+    write_csv(rows, os.path.join(stage_dir, "results.csv"))
+    write_csv(
+        [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in s.items() if k != "values"} for s in summary],
+        os.path.join(stage_dir, "summary.csv"),
+    )
+    bar_chart(
+        summary,
+        os.path.join(stage_dir, "accuracy.png"),
+        title=(
+            f"MNIST-5k, {ft.labels_per_class} labels/class, backbone cut at '{pre.model.cut}'\n"
+            f"(pretrained on {pre.data.name}; mean ± std over {len(config.seeds)} seeds)"
+        ),
+        baseline=("chance", 0.1),
+    )
+    return summary, paths
+
+
+def format_summary(summary):
+    """The summary as an aligned text table."""
+    lines = [f"{'method':10s} {'test accuracy':>22s}   per seed"]
+    for s in summary:
+        seeds = " ".join(f"{v:.4f}" for v in s["values"])
+        lines.append(f"{s['method']:10s} {s['mean']:>12.4f} ± {s['std']:.4f}   {seeds}")
+    return "\n".join(lines)
+
+
+def verdict(summary):
+    """One line per pretrained method: does it beat scratch by more than the seed spread?"""
+    by_method = {s["method"]: s for s in summary}
+    scratch = by_method.get(SCRATCH)
+    if not scratch:
+        return []
+    lines = []
+    for name in ("frozen", "trainable"):
+        if name in by_method:
+            s = by_method[name]
+            gain = s["mean"] - scratch["mean"]
+            spread = max(s["std"], scratch["std"])
+            beats = "beats" if gain > spread else "does not beat"
+            lines.append(
+                f"{name} {beats} scratch by more than the seed spread: "
+                f"{gain:+.4f} vs spread {spread:.4f}"
+            )
+    return lines
+
+
+STAGES = ("cnn",)
+
+
+def quickstart(config=None, stages=STAGES, output_dir="runs/quickstart", export_dir="saved_models", log=print):
+    """Runs the quickstart's stages in order, each timed.
+
+    Args:
+        config: a ``kerapre.config.QuickstartConfig``.
+        stages: which of ``STAGES`` to run.
+        output_dir: where runs and reports go.
+        export_dir: where exports go.
+        log: where progress lines go.
+
+    Returns:
+        ``{stage: seconds}``.
+    """
+    config = validate(config or QuickstartConfig())
+    os.makedirs(output_dir, exist_ok=True)
+    save_config(config, os.path.join(output_dir, "config.yaml"))
+    times = {}
+    for stage in stages:
+        start = time.perf_counter()
+        if stage == "cnn":
+            summary, _ = run_cnn_stage(config.cnn, output_dir, export_dir, log)
+            log("")
+            log(format_summary(summary))
+            for line in verdict(summary):
+                log(line)
+            log(f"report: {os.path.join(output_dir, 'cnn', 'summary.csv')}, "
+                f"{os.path.join(output_dir, 'cnn', 'accuracy.png')}")
+        times[stage] = time.perf_counter() - start
+        log(f"[{stage}] stage took {times[stage] / 60:.1f} min")
+    return times

@@ -1,0 +1,33 @@
+"""Shared test set-up: two logical CPU devices (for MirroredStrategy) and a private data dir."""
+
+import os
+import tempfile
+
+# Prepared TFDS data goes to a directory of this test session, never the user's cache.
+os.environ.setdefault("KERAPRE_DATA_DIR", tempfile.mkdtemp(prefix="kerapre-test-data-"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from kerapre.distribute import split_cpu  # noqa: E402
+
+# Must happen before TensorFlow initialises its devices, i.e. before any test runs an op.
+split_cpu(2)
+
+
+@pytest.fixture(autouse=True)
+def _float32_policy():
+    """Every test starts (and leaves) the global dtype policy at float32."""
+    keras.mixed_precision.set_dtype_policy("float32")
+    yield
+    keras.mixed_precision.set_dtype_policy("float32")
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """Runs the test inside an empty temporary working directory."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+

@@ -1,0 +1,89 @@
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+
+from kerapre import cli
+
+KERAPRE = os.path.join(os.path.dirname(sys.executable), "kerapre")
+TINY = ["--set", "data.name=mnist_5k", "--set", "data.limit=128", "--set", "train.epochs=1", "--set", "train.verbose=0"]
+
+
+def test_console_script_help_and_version():
+    out = subprocess.run([KERAPRE, "--help"], capture_output=True, text=True, check=True).stdout
+    for command in ("pretrain", "finetune", "export", "evaluate", "quickstart"):
+        assert command in out
+    version = subprocess.run([KERAPRE, "--version"], capture_output=True, text=True, check=True).stdout
+    assert version.startswith("kerapre ")
+
+
+@pytest.mark.parametrize("argv", [["pretrain", "cnn"], ["finetune", "image"], ["export"], ["evaluate"], ["quickstart"]])
+def test_every_command_has_help(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*argv, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: kerapre" in capsys.readouterr().out
+
+
+def test_bad_override_is_one_line_and_exit_2():
+    done = subprocess.run([KERAPRE, "pretrain", "cnn", "--set", "train.epoch=2"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "kerapre: error: unknown config key 'train.epoch' (did you mean 'epochs'?)"
+    )
+
+
+def test_pretrain_export_finetune_evaluate_chain(in_tmp, capsys):
+    assert cli.main(["pretrain", "cnn", *TINY]) == 0
+    assert os.path.exists("runs/cnn_pretrain/model.keras")
+    assert cli.main(["export"]) == 0
+    out = capsys.readouterr().out
+    assert "saved_models/cnn_pretrain/1" in out and "saved_models/cnn_pretrain-backbone/1" in out
+    # The default backbone is the export just written.
+    assert cli.main(["finetune", "image", "--set", "labels_per_class=2", "--set", "data.limit=300",
+                     "--set", "train.epochs=1", "--set", "train.verbose=0"]) == 0
+    assert "fine-tuned on 20 labelled examples" in capsys.readouterr().out
+    assert cli.main(["evaluate", "--model", "saved_models/cnn_pretrain", "--data", "mnist_5k"]) == 0
+    served = capsys.readouterr().out
+    assert "accuracy" in served and "over 2000 examples" in served
+    assert cli.main(["evaluate"]) == 0  # the fine-tuned run, on its own eval split
+
+
+def test_export_refuses_an_existing_version(in_tmp, capsys):
+    assert cli.main(["pretrain", "cnn", *TINY]) == 0
+    assert cli.main(["export", "--format", "serving", "--version", "3"]) == 0
+    assert cli.main(["export", "--format", "serving", "--version", "3"]) == 2
+    assert "already exists: pass --overwrite" in capsys.readouterr().err
+    assert cli.main(["export", "--format", "serving", "--version", "3", "--overwrite"]) == 0
+
+
+def test_missing_inputs_name_the_fix(in_tmp, capsys):
+    assert cli.main(["export", "--model-dir", "nowhere"]) == 2
+    assert "run directory nowhere does not exist" in capsys.readouterr().err
+    assert cli.main(["finetune", "image"]) == 2
+    assert "run `kerapre pretrain cnn` and `kerapre export` first" in capsys.readouterr().err
+    assert cli.main(["evaluate", "--model", "missing.keras"]) == 2
+    assert cli.main(["pretrain", "cnn", "--set", "data.name=no_such_dataset_xyz"]) == 2
+    assert "no_such_dataset_xyz" in capsys.readouterr().err
+
+
+def test_quickstart_cnn_stage_writes_the_report(in_tmp, capsys):
+    argv = ["quickstart", "--stage", "cnn",
+            "--set", "cnn.pretrain.data.name=mnist_5k", "--set", "cnn.pretrain.data.limit=256",
+            "--set", "cnn.pretrain.train.epochs=1", "--set", "cnn.pretrain.train.verbose=0",
+            "--set", "cnn.seeds=[0, 1]", "--set", "cnn.finetune.train.epochs=2",
+            "--set", "cnn.finetune.labels_per_class=3", "--set", "cnn.finetune.data.limit=400"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "scratch" in out and "frozen" in out and "trainable" in out and "stage took" in out
+    with open("runs/quickstart/cnn/results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["method"], r["seed"]) for r in rows] == [
+        (m, s) for m in ("scratch", "frozen", "trainable") for s in ("0", "1")
+    ]
+    assert all(0 <= float(r["test_accuracy"]) <= 1 for r in rows)
+    with open("runs/quickstart/cnn/accuracy.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert os.path.exists("saved_models/cnn_fashion/1/saved_model.pb")

@@ -1,0 +1,58 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerapre import distribute
+from kerapre.errors import ConfigError
+from kerapre.models import CNN
+from helpers import tiny_images
+
+
+def test_default_and_one_device():
+    assert distribute.get_strategy("default").num_replicas_in_sync == 1
+    one = distribute.get_strategy("one_device")
+    assert isinstance(one, tf.distribute.OneDeviceStrategy)
+    assert distribute.global_batch_size(one, 32) == 32
+
+
+def test_auto_is_default_without_tpu_cluster_or_gpus(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    monkeypatch.delenv("TPU_NAME", raising=False)
+    assert distribute.get_strategy("auto") is tf.distribute.get_strategy()
+
+
+def test_auto_reads_a_multi_worker_tf_config(monkeypatch):
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["localhost:1", "localhost:2"]}, '
+                                    '"task": {"type": "worker", "index": 0}}')
+    assert distribute._auto_strategy_name(None) == "multi_worker_mirrored"
+
+
+def test_mirrored_over_two_logical_cpus_trains_the_cnn():
+    strategy = distribute.get_strategy("mirrored")
+    assert strategy.num_replicas_in_sync == 2
+    assert distribute.global_batch_size(strategy, 16) == 32
+    with strategy.scope():
+        model = CNN.from_preset("cnn_mnist")
+        model.compile(keras.optimizers.Adam(1e-3),
+                      keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    assert isinstance(model.get_layer("conv_1").kernel.value, tf.distribute.DistributedValues)
+    x, y = tiny_images(64)
+    ds = tf.data.Dataset.from_tensor_slices((x.astype("float32"), y)).batch(32)
+    losses = model.fit(ds, epochs=5, verbose=0).history["loss"]
+    assert losses[-1] < losses[0]
+
+
+def test_unknown_strategy_and_missing_tpu_raise_clear_errors(monkeypatch):
+    with pytest.raises(ConfigError, match="unknown strategy 'gpu'"):
+        distribute.get_strategy("gpu")
+    monkeypatch.delenv("TPU_NAME", raising=False)
+    with pytest.raises(ConfigError, match="no TPU found"):
+        distribute.get_strategy("tpu")
+
+
+def test_precision_auto_follows_the_hardware():
+    chosen = distribute.set_precision("auto")
+    assert chosen == ("mixed_bfloat16" if distribute.has_native_bfloat16() else "float32")
+    assert keras.mixed_precision.dtype_policy().name == chosen
+    assert distribute.set_precision("float32") == "float32"
