@@ -187,6 +187,135 @@ class FinetuneConfig:
 
 
 @dataclasses.dataclass
+class BertDataConfig:
+    """The text a BERT encoder is pretrained on, and how pairs are made and masked.
+
+    Args:
+        corpus: ``wiki_sample``, another TFDS name with a text feature, a text file in
+            BERT format (one sentence per line, a blank line between documents), a glob
+            or a directory of them.
+        train_split: the split to train on (TFDS syntax; ignored for files).
+        eval_split: the held-out split (null: no held-out evaluation).
+        text_key: the text feature of a TFDS corpus.
+        vocab: an existing ``vocab.txt``; null learns one from the training split.
+        vocab_size: size of a learned vocabulary.
+        seq_length: tokens per pair, ``[CLS] A [SEP] B [SEP]`` and padding.
+        max_predictions: masked positions per sequence.
+        mask_rate: fraction of tokens predicted.
+        whole_word_masking: mask every WordPiece of a chosen word together.
+        short_seq_prob: probability of a shorter target length (BERT's recipe).
+        dupe_factor: how many times the training split is paired (with new segment draws).
+        batch_size: pairs per replica per step.
+        data_dir: where TFDS keeps prepared data.
+    """
+
+    corpus: str = "wiki_sample"
+    train_split: str = "train"
+    eval_split: typing.Optional[str] = "test"
+    text_key: str = "text"
+    vocab: typing.Optional[str] = None
+    vocab_size: int = 8192
+    seq_length: int = 128
+    max_predictions: int = 20
+    mask_rate: float = 0.15
+    whole_word_masking: bool = False
+    short_seq_prob: float = 0.1
+    dupe_factor: int = 5
+    batch_size: int = 32
+    data_dir: typing.Optional[str] = None
+
+    def validate(self):
+        _check(self.vocab_size >= 100, "data.vocab_size must be at least 100")
+        _check(8 <= self.seq_length <= 512, "data.seq_length must be in [8, 512]")
+        _check(0 < self.max_predictions < self.seq_length, "data.max_predictions must be in (0, seq_length)")
+        _check(0 < self.mask_rate < 1, "data.mask_rate must be in (0, 1)")
+        _check(0 <= self.short_seq_prob <= 1, "data.short_seq_prob must be in [0, 1]")
+        _check(self.dupe_factor > 0, "data.dupe_factor must be positive")
+        _check(self.batch_size > 0, "data.batch_size must be positive")
+
+
+@dataclasses.dataclass
+class BertModelConfig:
+    """Which encoder to pretrain.
+
+    Args:
+        preset: ``bert_tiny``, ``bert_mini``, ``bert_small``, ``bert_medium`` or ``bert_base``.
+        dropout: dropout rate of the encoder.
+        init: continue from weights: a keras-hub preset directory (``save_to_preset``), a
+            kerapre BERT run directory or its ``pretrainer.keras``; null starts from scratch.
+        next_sentence: train the next-sentence head too (false: masked-LM only).
+    """
+
+    preset: str = "bert_tiny"
+    dropout: float = 0.1
+    init: typing.Optional[str] = None
+    next_sentence: bool = True
+
+    def validate(self):
+        from kerapre.models import bert
+
+        _check(self.preset in bert.PRESETS, f"unknown model.preset {self.preset!r}: choose one of {list(bert.PRESETS)}")
+        _check(0 <= self.dropout < 1, "model.dropout must be in [0, 1)")
+
+
+@dataclasses.dataclass
+class BertTrainConfig:
+    """How BERT pretraining runs: step-based, in short virtual epochs.
+
+    Args:
+        steps: total optimizer steps.
+        steps_per_epoch: steps between evaluations, checkpoints and CSV rows.
+        warmup_steps: linear warm-up before the linear decay to zero.
+        learning_rate: peak learning rate.
+        optimizer: ``adamw`` (default), ``adam`` or ``sgd``.
+        weight_decay: AdamW's decoupled weight decay (not on LayerNorm or biases).
+        clipnorm: global gradient-norm clipping (null: none).
+        strategy: a ``tf.distribute`` strategy name.
+        precision: ``auto`` (bfloat16 where the hardware has it), ``float32``,
+            ``mixed_bfloat16`` or ``mixed_float16``.
+        jit_compile: XLA for the train step.
+        steps_per_execution: train steps per ``tf.function`` call.
+        eval_batches: held-out batches per evaluation (null: the whole split).
+        seed: seeds weights, pairing, shuffling and masking.
+        verbose: Keras progress output.
+    """
+
+    steps: int = 3000
+    steps_per_epoch: int = 250
+    warmup_steps: int = 300
+    learning_rate: float = 1e-3
+    optimizer: str = "adamw"
+    weight_decay: float = 0.01
+    clipnorm: typing.Optional[float] = 1.0
+    strategy: str = "auto"
+    precision: str = "auto"
+    jit_compile: bool = False
+    steps_per_execution: int = 1
+    eval_batches: typing.Optional[int] = None
+    seed: int = 0
+    verbose: int = 1
+
+    def validate(self):
+        _check(self.steps > 0, "train.steps must be positive")
+        _check(self.steps_per_epoch > 0, "train.steps_per_epoch must be positive")
+        _check(0 <= self.warmup_steps < self.steps, "train.warmup_steps must be in [0, steps)")
+        _check(self.learning_rate > 0, "train.learning_rate must be positive")
+        _check(self.optimizer in OPTIMIZERS, f"train.optimizer must be one of {OPTIMIZERS}")
+        _check(self.strategy in STRATEGIES, f"train.strategy must be one of {STRATEGIES}")
+        _check(self.precision in PRECISIONS, f"train.precision must be one of {PRECISIONS}")
+        _check(self.steps_per_execution > 0, "train.steps_per_execution must be positive")
+
+
+@dataclasses.dataclass
+class BertPretrainConfig:
+    """Masked-LM + next-sentence pretraining of a BERT encoder."""
+
+    data: BertDataConfig = dataclasses.field(default_factory=BertDataConfig)
+    model: BertModelConfig = dataclasses.field(default_factory=BertModelConfig)
+    train: BertTrainConfig = dataclasses.field(default_factory=BertTrainConfig)
+
+
+@dataclasses.dataclass
 class QuickstartCNNConfig:
     """The quickstart's CNN stage: pretrain on Fashion-MNIST, export, then fine-tune on
     MNIST-5k with few labels, from scratch / frozen / trainable, over several seeds.

@@ -1,6 +1,7 @@
 """Pieces every training run shares: callbacks and optimizers."""
 
-from kerapre.training.callbacks import standard_callbacks
+from kerapre.training.callbacks import StepTimer, standard_callbacks
 from kerapre.training.optimizers import make_optimizer
+from kerapre.training.schedules import WarmupLinearDecay
 
-__all__ = ["make_optimizer", "standard_callbacks"]
+__all__ = ["StepTimer", "WarmupLinearDecay", "make_optimizer", "standard_callbacks"]

@@ -1,0 +1,416 @@
+"""Text corpora for BERT pretraining: stream documents as lists of sentences.
+
+A corpus is a local TFDS set (``wiki_sample``), any TFDS set with a text feature, or
+plain text files in the standard BERT pretraining format: one sentence per line and a
+blank line between documents. Every source streams through ``iter_documents`` the same
+way, one document at a time, so a corpus never has to fit in memory.
+"""
+
+import dataclasses
+import glob
+import os
+import re
+
+import tensorflow_datasets as tfds
+
+from kerapre.data.images import default_data_dir
+from kerapre.errors import DataError
+
+# Words after which a period never ends a sentence: titles before a name and
+# abbreviations followed by more of the same sentence ("e.g. the", "No. 5", "Dr. Smith").
+_NEVER_FINAL = frozenset(
+    """
+    mr mrs ms dr prof rev hon st mt sgt capt col gen lt cmdr adm gov pres sen rep messrs
+    e.g i.e cf vs viz no nos vol vols fig figs
+    """.split()
+)
+# Abbreviations that may also end a sentence ("... in the U.S. The war ..."): after them
+# a sentence ends only if the next word usually starts one.
+_MAYBE_FINAL = frozenset(
+    """
+    etc al inc ltd co corp bros jr sr esq approx ca c fl p pp
+    jan feb mar apr jun jul aug sep sept oct nov dec
+    """.split()
+)
+_SENTENCE_STARTERS = frozenset(
+    """
+    a an the this that these those there then thus it its he she they we i you his her
+    their our my in on at by for from with after before during when while although
+    though as but and or however since because if once today later many most some
+    """.split()
+)
+_CLOSERS = "\"'”’»)]"
+_OPENERS = "\"'“‘«(["
+_BOUNDARY = re.compile(r"[.!?]+[\"'”’»)\]]*\s+")
+_WORD = re.compile(r"[^\W_]+")
+_WHITESPACE = re.compile(r"\s+")
+# Initials ("J.") and dotted acronyms ("U.S.", "e.g.") before the final period.
+_INITIAL = re.compile(r"^[A-Z]$")
+_DOTTED = re.compile(r"^(?:[^\W\d_]\.)+[^\W\d_]$")
+_TFDS_NAME = re.compile(r"^[a-z][a-z0-9_]*(?:/[\w.\-]+)?(?::[\w.*]+)?$")
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+def split_sentences(text):
+    """Splits a paragraph of English prose into sentences.
+
+    A sentence ends at ``.``, ``!`` or ``?`` (with any closing quotes or brackets) that
+    is followed by whitespace and an upper-case letter, a digit or an opening quote.
+    A period does not end a sentence after a title or a common abbreviation (``Dr.``,
+    ``e.g.``, ``No.``, ``vs.``), after an initial (``J. R. R. Tolkien``) or inside a
+    number (``3.14``). After an acronym or an abbreviation that can also end a sentence
+    (``U.S.``, ``etc.``, ``Inc.``) the sentence ends only when the next word usually
+    starts one (``The``, ``He``, ``In``, ...). Runs of whitespace, newlines included,
+    become one space.
+
+    Args:
+        text: a paragraph, or any text whose line breaks do not matter.
+
+    Returns:
+        A list of sentences, each stripped; empty for blank text.
+
+    Examples:
+
+    ```python
+    split_sentences("Dr. Smith moved to the U.S. in 1990. He earned $3.5 million.")
+    # ["Dr. Smith moved to the U.S. in 1990.", "He earned $3.5 million."]
+    ```
+    """
+    text = _WHITESPACE.sub(" ", text).strip()
+    sentences = []
+    start = 0
+    for match in _BOUNDARY.finditer(text):
+        if _ends_sentence(text, match):
+            sentences.append(text[start : match.end()].strip())
+            start = match.end()
+    if start < len(text):
+        sentences.append(text[start:].strip())
+    return sentences
+
+
+def _ends_sentence(text, match):
+    following = text[match.end() :].lstrip(_OPENERS)
+    if not following or not (following[0].isupper() or following[0].isdigit()):
+        return False
+    if match.group().rstrip().rstrip(_CLOSERS) != ".":
+        return True  # "!", "?" and an ellipsis end a sentence when a capital follows.
+    word = text[: match.start()].rsplit(" ", 1)[-1].lstrip(_OPENERS)
+    if _INITIAL.match(word):
+        return _starts_sentence(following)
+    lower = word.lower()
+    if lower in _NEVER_FINAL:
+        return False
+    if lower in _MAYBE_FINAL or _DOTTED.match(word):
+        return _starts_sentence(following)
+    return True
+
+
+def _starts_sentence(text):
+    word = _WORD.match(text)
+    return bool(word) and word.group().lower() in _SENTENCE_STARTERS
+
+
+@dataclasses.dataclass
+class CorpusStats:
+    """Counts of what a pass over a corpus yielded and skipped.
+
+    Args:
+        documents: documents yielded (each has at least 2 sentences).
+        sentences: sentences in the yielded documents.
+        skipped_documents: documents with fewer than 2 sentences, skipped because no
+            next-sentence pair can be made from them.
+
+    Examples:
+
+    ```python
+    stats = scan_corpus("corpus.txt")
+    stats.documents, stats.sentences, stats.skipped_documents  # (120, 2400, 3)
+    ```
+    """
+
+    documents: int = 0
+    sentences: int = 0
+    skipped_documents: int = 0
+
+    def as_dict(self):
+        """Returns the counts as a plain dict (for JSON)."""
+        return dataclasses.asdict(self)
+
+
+class DocumentIterator:
+    """Iterates over a corpus' documents, counting them in ``stats`` as it goes.
+
+    Made by ``iter_documents``; ``stats`` is final once the iteration ends.
+
+    Examples:
+
+    ```python
+    documents = iter_documents("corpus.txt")
+    for sentences in documents:
+        ...
+    documents.stats.skipped_documents  # 3
+    ```
+    """
+
+    def __init__(self, name, raw_documents):
+        self.name = name
+        self.stats = CorpusStats()
+        self._raw = raw_documents
+        self._documents = self._count()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._documents)
+
+    def _count(self):
+        stats = self.stats
+        for sentences in self._raw:
+            if len(sentences) < 2:
+                stats.skipped_documents += 1
+                continue
+            stats.documents += 1
+            stats.sentences += len(sentences)
+            yield sentences
+        if stats.documents == 0:
+            if stats.skipped_documents:
+                raise DataError(
+                    f"corpus {self.name} has no document of 2 or more sentences "
+                    f"({stats.skipped_documents} shorter ones skipped): write one sentence "
+                    "per line and a blank line between documents"
+                )
+            raise DataError(
+                f"corpus {self.name} is empty: give files with one sentence per line and "
+                "a blank line between documents"
+            )
+
+
+def iter_documents(corpus, split="train", *, text_key="text", data_dir=None):
+    """Streams a corpus as documents, each a list of sentences, never loading it whole.
+
+    Documents with fewer than 2 sentences are skipped (no next-sentence pair can be made
+    from them) and counted in the returned iterator's ``stats``.
+
+    Args:
+        corpus: one of
+            - ``"wiki_sample"``: 107 Wikipedia articles shipped with gensim (see
+              ``kerapre.data.builders.wiki_sample``), prepared into ``data_dir`` on
+              first use;
+            - any other TFDS name (``"wikipedia/20230601.en"``, ``"imdb_reviews"``):
+              each example's ``text_key`` feature is a document, its lines are
+              paragraphs and ``split_sentences`` splits them;
+            - a text file in the BERT pretraining format: one sentence per line, a
+              blank line between documents (a file's end also ends a document);
+            - a directory (its files, in name order, hidden files excluded) or a glob
+              (``"shards/*.txt"``) of such files;
+            - a list of such paths, read in order.
+        split: the TFDS split, in TFDS syntax (``"train"``, ``"train[:10%]"``); ignored
+            for files.
+        text_key: the TFDS feature that holds the text; ignored for files and
+            ``wiki_sample``.
+        data_dir: where TFDS sets are prepared; defaults to ``default_data_dir()`` for
+            ``wiki_sample`` and to TFDS's own default for other sets.
+
+    Returns:
+        A ``DocumentIterator`` of ``list[str]``, with ``stats`` (a ``CorpusStats``).
+
+    Raises:
+        DataError: now if no file matches, the TFDS set is unknown, has no such split or
+            no ``text_key``; while iterating if a file is not UTF-8 or the corpus has no
+            document of 2 or more sentences.
+
+    Examples:
+
+    ```python
+    for sentences in iter_documents("wiki_sample", "test"):
+        print(len(sentences), sentences[0])
+    ```
+    """
+    if isinstance(corpus, (list, tuple)):
+        paths = [path for item in corpus for path in _resolve_paths(os.fspath(item))]
+        return DocumentIterator(_describe(corpus), _file_documents(paths))
+    corpus = os.fspath(corpus)
+    if _is_path_like(corpus):
+        return DocumentIterator(corpus, _file_documents(_resolve_paths(corpus)))
+    return DocumentIterator(
+        f"{corpus}[{split}]", _tfds_documents(corpus, split, text_key, data_dir)
+    )
+
+
+def scan_corpus(corpus, split="train", *, text_key="text", data_dir=None):
+    """Reads a whole corpus once and returns its ``CorpusStats``.
+
+    Args:
+        corpus, split, text_key, data_dir: as for ``iter_documents``.
+
+    Raises:
+        DataError: as for ``iter_documents``.
+
+    Examples:
+
+    ```python
+    scan_corpus("wiki_sample", "train").documents  # 95
+    ```
+    """
+    documents = iter_documents(corpus, split, text_key=text_key, data_dir=data_dir)
+    for _ in documents:
+        pass
+    return documents.stats
+
+
+def corpus_size_hint(corpus, split="train", *, data_dir=None):
+    """Returns the number of documents a TFDS corpus split holds, or None if unknown.
+
+    Cheap: reads only TFDS metadata (and prepares ``wiki_sample``). Used for progress bars.
+
+    Examples:
+
+    ```python
+    corpus_size_hint("wiki_sample", "test")  # 11
+    ```
+    """
+    if isinstance(corpus, (list, tuple)) or _is_path_like(os.fspath(corpus)):
+        return None
+    try:
+        builder = _tfds_builder(os.fspath(corpus), data_dir)
+        if not builder.is_prepared():
+            return None
+        return builder.info.splits[split].num_examples
+    except (DataError, KeyError, ValueError):
+        return None
+
+
+def _describe(paths):
+    names = [os.fspath(p) for p in paths]
+    return names[0] if len(names) == 1 else f"[{names[0]}, ... {len(names)} paths]"
+
+
+def _is_path_like(corpus):
+    """True if ``corpus`` names files, False if it names a TFDS set."""
+    if os.path.exists(corpus) or _GLOB_CHARS.search(corpus):
+        return True
+    return not _TFDS_NAME.match(corpus)
+
+
+def _resolve_paths(corpus):
+    if os.path.isfile(corpus):
+        return [corpus]
+    if os.path.isdir(corpus):
+        paths = sorted(
+            os.path.join(corpus, name)
+            for name in os.listdir(corpus)
+            if not name.startswith(".") and os.path.isfile(os.path.join(corpus, name))
+        )
+        if not paths:
+            raise DataError(f"corpus directory {corpus} has no files: add text files to it")
+        return paths
+    if _GLOB_CHARS.search(corpus):
+        paths = sorted(p for p in glob.glob(corpus) if os.path.isfile(p))
+        if not paths:
+            raise DataError(f"no file matches the corpus pattern {corpus}: check the path")
+        return paths
+    raise DataError(
+        f"corpus {corpus} is neither a file, a directory, a glob nor a TFDS data set: "
+        "check the path or the name"
+    )
+
+
+def _file_documents(paths):
+    for path in paths:
+        sentences = []
+        for line in _utf8_lines(path):
+            line = line.strip()
+            if line:
+                sentences.append(line)
+            elif sentences:
+                yield sentences
+                sentences = []
+        if sentences:
+            yield sentences
+
+
+def _utf8_lines(path):
+    offset = 0
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise DataError(
+                    f"{path} is not UTF-8 text (line {number}, byte {offset + error.start}): "
+                    "convert it, e.g. with iconv -t UTF-8, or leave it out of the corpus"
+                ) from None
+            if number == 1:
+                line = line.removeprefix("\ufeff")
+            offset += len(raw)
+            yield line
+
+
+def _tfds_builder(name, data_dir):
+    # Imported here: the wiki_sample builder uses split_sentences from this module.
+    from kerapre.data.builders.wiki_sample import WikiSample
+
+    if name == WikiSample.name:
+        return WikiSample(data_dir=data_dir or default_data_dir())
+    try:
+        return tfds.builder(name, data_dir=data_dir)
+    except tfds.core.DatasetNotFoundError:
+        raise DataError(
+            f"corpus {name} is neither a file, a directory, a glob nor a TFDS data set: "
+            "check the path, or use a name from tfds.list_builders() or wiki_sample"
+        ) from None
+
+
+def _tfds_documents(name, split, text_key, data_dir):
+    from kerapre.data.builders.wiki_sample import WikiSample
+
+    builder = _tfds_builder(name, data_dir)
+    local = isinstance(builder, WikiSample)
+    if not local and text_key not in builder.info.features:
+        raise DataError(
+            f"{name} has no feature {text_key!r}: pass text_key= one of "
+            f"{sorted(builder.info.features)}"
+        )
+    _prepare(builder, local)
+    try:
+        ds = builder.as_dataset(split=split, shuffle_files=False)
+    except ValueError as error:
+        if "split" not in str(error).lower():
+            raise
+        raise DataError(
+            f"{name} has no split {split!r}: use one of {sorted(builder.info.splits)}, "
+            "optionally sliced like 'train[:90%]'"
+        ) from None
+    return _example_documents(tfds.as_numpy(ds), "text" if local else text_key, local)
+
+
+def _prepare(builder, local):
+    if builder.is_prepared():
+        return
+    if local:
+        # Fail with a one-line DataError now, not inside TFDS's split generation.
+        type(builder).locate_sources()
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(
+                try_download_gcs=False, compute_stats=tfds.download.ComputeStatsMode.SKIP
+            )
+        )
+    else:
+        builder.download_and_prepare()
+
+
+def _example_documents(examples, text_key, one_sentence_per_line):
+    # The generator is created first so that DataErrors above are raised by the call,
+    # not on the first next().
+    def documents():
+        for example in examples:
+            text = example[text_key]
+            if isinstance(text, bytes):
+                text = text.decode("utf-8", errors="replace")
+            if one_sentence_per_line:
+                yield [line.strip() for line in text.split("\n") if line.strip()]
+            else:
+                yield [s for paragraph in text.split("\n") for s in split_sentences(paragraph)]
+
+    return documents()

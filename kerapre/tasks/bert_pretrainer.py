@@ -1,0 +1,116 @@
+"""BERT pretraining: a masked-LM head tied to the token embedding plus a next-sentence head."""
+
+import keras
+import keras_hub
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="kerapre")
+class MaskedLMPerplexity(keras.metrics.Metric):
+    """exp(mean cross-entropy) over the masked positions (weights = mask weights)."""
+
+    def __init__(self, name="mlm_perplexity", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.total = self.add_variable((), initializer="zeros", name="total")
+        self.count = self.add_variable((), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        losses = keras.losses.sparse_categorical_crossentropy(y_true, ops.cast(y_pred, "float32"), from_logits=True)
+        weights = ops.ones_like(losses) if sample_weight is None else ops.cast(sample_weight, "float32")
+        self.total.assign_add(ops.sum(losses * weights))
+        self.count.assign_add(ops.sum(weights))
+
+    def result(self):
+        return ops.exp(ops.divide_no_nan(self.total, self.count))
+
+    def reset_state(self):
+        self.total.assign(0.0)
+        self.count.assign(0.0)
+
+
+@keras.saving.register_keras_serializable(package="kerapre")
+class BertPretrainer(keras.Model):
+    """Masked-LM + next-sentence prediction over a ``BertEncoder``.
+
+    The MLM head (dense → GELU → layer norm → the token embedding transposed, plus a bias)
+    computes logits only at ``mask_positions``; the NSP head is a dense layer on the pooled
+    output, so the pooler is trained too (keras-hub's ``BertMaskedLM`` leaves it untrained).
+
+    Inputs (dict): the encoder's ``token_ids``, ``segment_ids``, ``padding_mask`` and
+    ``mask_positions`` (int32 ``[batch, max_predictions]``).
+    Outputs (dict): ``mlm`` logits ``[batch, max_predictions, vocabulary]`` and, unless
+    ``next_sentence=False``, ``nsp`` logits ``[batch, 2]`` (class 0: B follows A).
+
+    Args:
+        encoder: a ``kerapre.models.BertEncoder``.
+        next_sentence: add the NSP head and loss (``False``: MLM only).
+
+    Examples:
+
+    ```python
+    pretrainer = BertPretrainer(BertEncoder.from_preset("bert_tiny", vocabulary_size=8192))
+    pretrainer.compile(optimizer="adamw")  # MLM + NSP losses and metrics by default
+    pretrainer.fit(masked_pairs_dataset, steps_per_epoch=100)
+    ```
+    """
+
+    def __init__(self, encoder, next_sentence=True, **kwargs):
+        # === Layers ===
+        self.encoder = encoder
+        self.mlm_head = keras_hub.layers.MaskedLMHead(
+            token_embedding=encoder.token_embedding,
+            intermediate_activation=keras_hub.src.utils.keras_utils.gelu_approximate,
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+            layer_norm_epsilon=1e-12,
+            dtype=encoder.dtype_policy,
+            name="mlm_head",
+        )
+        self.nsp_head = (
+            keras.layers.Dense(2, kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+                               dtype="float32", name="nsp_head")
+            if next_sentence else None
+        )
+
+        # === Functional Model ===
+        inputs = {
+            name: keras.Input(shape=(None,), dtype="int32", name=name)
+            for name in ("token_ids", "segment_ids", "padding_mask", "mask_positions")
+        }
+        encoded = encoder({k: inputs[k] for k in ("token_ids", "segment_ids", "padding_mask")})
+        outputs = {"mlm": self.mlm_head(encoded["sequence_output"], mask_positions=inputs["mask_positions"])}
+        if self.nsp_head is not None:
+            outputs["nsp"] = self.nsp_head(encoded["pooled_output"])
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        # === Config ===
+        self.next_sentence = next_sentence
+
+    def compile(self, optimizer="adamw", loss="auto", metrics="auto", weighted_metrics="auto", **kwargs):
+        """Compiles with the pretraining losses (MLM cross-entropy averaged over the masked
+        tokens + NSP cross-entropy) and metrics (MLM accuracy and perplexity, NSP accuracy)
+        unless they are given."""
+        if loss == "auto":
+            loss = {"mlm": keras.losses.SparseCategoricalCrossentropy(
+                from_logits=True, reduction="mean_with_sample_weight", name="mlm_loss")}
+            if self.next_sentence:
+                loss["nsp"] = keras.losses.SparseCategoricalCrossentropy(from_logits=True, name="nsp_loss")
+        if weighted_metrics == "auto":
+            weighted_metrics = {"mlm": [keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+                                        MaskedLMPerplexity(name="perplexity")]}
+        if metrics == "auto":
+            metrics = {"nsp": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]} if self.next_sentence else None
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, weighted_metrics=weighted_metrics, **kwargs)
+
+    def get_config(self):
+        return {
+            "encoder": keras.layers.serialize(self.encoder),
+            "next_sentence": self.next_sentence,
+            "name": self.name,
+            "trainable": self.trainable,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["encoder"] = keras.layers.deserialize(config["encoder"])
+        return cls(**config)

@@ -1,0 +1,310 @@
+"""BERT pretraining (masked LM + next sentence) with ``model.fit`` under a strategy."""
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerapre.config import BertPretrainConfig, save_config, to_dict, validate
+from kerapre.data.masking import PretrainingMasker
+from kerapre.data.pretraining_pairs import load_pretraining_records, write_pretraining_records
+from kerapre.data.vocab import learn_vocabulary, load_vocabulary, vocabulary_hash
+from kerapre.distribute import get_strategy, global_batch_size, set_precision
+from kerapre.errors import DataError
+from kerapre.models.bert import BertEncoder
+from kerapre.tasks.bert_pretrainer import BertPretrainer
+from kerapre.training import StepTimer, WarmupLinearDecay, make_optimizer, standard_callbacks
+from kerapre.workflows.pretrain_cnn import write_run_record
+
+PRETRAINER_FILE = "pretrainer.keras"
+VOCAB_FILE = "vocab.txt"
+EVAL_METRICS = ("mlm_accuracy", "mlm_perplexity", "nsp_accuracy", "loss")
+
+
+@dataclasses.dataclass
+class BertRunResult:
+    """What a BERT pretraining run produced.
+
+    Attributes:
+        pretrainer: the trained ``BertPretrainer`` (its ``.encoder`` is the backbone).
+        model_dir: the run directory.
+        vocab_path: the ``vocab.txt`` that travels with the encoder.
+        history: ``{metric: [value per virtual epoch]}``.
+        before: held-out metrics before training (``None`` without an eval split).
+        after: held-out metrics after training.
+        train_metrics: metrics on a fixed sample of training pairs after training.
+        mlm_majority_baseline: held-out accuracy of always predicting the most frequent
+            masked token.
+        sequences_per_second: global batch / median step time.
+        seconds: wall time of ``fit``.
+    """
+
+    pretrainer: keras.Model
+    model_dir: str
+    vocab_path: str
+    history: dict
+    before: dict
+    after: dict
+    train_metrics: dict
+    mlm_majority_baseline: float
+    sequences_per_second: float
+    seconds: float
+
+
+def prepare_vocabulary(config, model_dir, init_vocab=None, log=print):
+    """The run's ``vocab.txt``: the configured one, the one of the weights we continue
+    from, one already in ``model_dir``, or one learned from the training split."""
+    target = os.path.join(model_dir, VOCAB_FILE)
+    source = config.data.vocab or init_vocab
+    if source:
+        vocab = load_vocabulary(source)
+        if os.path.abspath(source) != os.path.abspath(target):
+            shutil.copyfile(source, target)
+        return target, vocab
+    if os.path.exists(target):
+        return target, load_vocabulary(target)
+    log(f"[bert] learning a {config.data.vocab_size}-token WordPiece vocabulary on {config.data.corpus}")
+    start = time.perf_counter()
+    learn_vocabulary(
+        config.data.corpus,
+        config.data.vocab_size,
+        split=config.data.train_split,
+        text_key=config.data.text_key,
+        data_dir=config.data.data_dir,
+        output_path=target,
+    )
+    vocab = load_vocabulary(target)
+    log(f"[bert] vocabulary: {len(vocab)} tokens in {time.perf_counter() - start:.1f} s")
+    return target, vocab
+
+
+def prepare_pairs(config, model_dir, vocab_path, split, dupe_factor, log=print):
+    """Sentence-pair TFRecords for ``split`` under ``model_dir/pairs/``, made once and
+    reused while the vocabulary and sequence length stay the same."""
+    out = os.path.join(model_dir, "pairs", split.replace("/", "_").replace("[", "_").replace("]", ""))
+    meta_path = os.path.join(out, "pairs.json")
+    if os.path.exists(meta_path):
+        with open(meta_path, encoding="utf-8") as f:
+            meta = json.load(f)
+        if (meta.get("vocab_hash") == vocabulary_hash(load_vocabulary(vocab_path))
+                and meta.get("seq_length") == config.data.seq_length
+                and meta.get("dupe_factor", dupe_factor) == dupe_factor):
+            return out, meta
+        shutil.rmtree(out)
+    log(f"[bert] pairing sentences of {config.data.corpus}[{split}] (seq_length {config.data.seq_length})")
+    info = write_pretraining_records(
+        config.data.corpus,
+        vocab_path,
+        out,
+        split=split,
+        seq_length=config.data.seq_length,
+        dupe_factor=dupe_factor,
+        short_seq_prob=config.data.short_seq_prob,
+        seed=config.train.seed,
+        text_key=config.data.text_key,
+        data_dir=config.data.data_dir,
+    )
+    with open(meta_path, encoding="utf-8") as f:
+        meta = json.load(f)
+    log(f"[bert] {meta.get('count', '?')} pairs in {out}")
+    return out, meta
+
+
+def training_dataset(records, masker, global_batch, seed, seq_length):
+    """Shuffled, repeated, batched (static shapes) and freshly masked on every pass."""
+    ds = load_pretraining_records(records, seq_length=seq_length)
+    ds = ds.shuffle(20_000, seed=seed).repeat()
+    ds = ds.batch(global_batch, drop_remainder=True)
+    return ds.map(masker, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def evaluation_dataset(records, masker, global_batch, seq_length, batches=None):
+    """Batched and masked once: the masks are cached, so every evaluation (before, during
+    and after training) scores the same masked positions."""
+    ds = load_pretraining_records(records, seq_length=seq_length).batch(global_batch, drop_remainder=True)
+    if batches:
+        ds = ds.take(batches)
+    return ds.map(masker).cache()
+
+
+def majority_baseline(eval_ds):
+    """Accuracy of always predicting the most frequent masked token of ``eval_ds``."""
+    counts = {}
+    for _, labels, weights in eval_ds:
+        ids = labels["mlm"].numpy()[weights["mlm"].numpy() > 0]
+        for token, n in zip(*np.unique(ids, return_counts=True)):
+            counts[int(token)] = counts.get(int(token), 0) + int(n)
+    total = sum(counts.values())
+    return max(counts.values()) / total if total else float("nan")
+
+
+def build_pretrainer(config, vocabulary_size):
+    """The ``BertPretrainer`` of a config, from scratch or from ``model.init``."""
+    init = config.model.init
+    if init:
+        encoder = load_encoder_for_init(init, dropout=config.model.dropout)
+        if encoder.vocabulary_size != vocabulary_size:
+            raise DataError(
+                f"vocabulary mismatch: {init} has {encoder.vocabulary_size} token embeddings but the vocabulary "
+                f"has {vocabulary_size}: pass the vocab.txt it was trained with (data.vocab)"
+            )
+    else:
+        encoder = BertEncoder.from_preset(
+            config.model.preset,
+            vocabulary_size=vocabulary_size,
+            dropout=config.model.dropout,
+            max_sequence_length=max(512, config.data.seq_length),
+        )
+    return BertPretrainer(encoder, next_sentence=config.model.next_sentence)
+
+
+def init_vocabulary_path(init):
+    """The vocabulary that goes with ``model.init`` weights, if it has one."""
+    if not init:
+        return None
+    directory = init if os.path.isdir(init) else os.path.dirname(init)
+    for candidate in (os.path.join(directory, VOCAB_FILE),
+                      os.path.join(directory, "assets", "tokenizer", "vocabulary.txt")):
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def load_encoder_for_init(init, dropout=None):
+    """A ``BertEncoder`` with the weights at ``init``: a keras-hub preset directory, a
+    kerapre BERT run directory or a ``pretrainer.keras`` file."""
+    if not os.path.exists(init):
+        raise DataError(f"model.init {init} does not exist: pass a keras-hub preset directory or a kerapre BERT run")
+    if os.path.isdir(init) and os.path.exists(os.path.join(init, "config.json")):
+        import keras_hub
+
+        backbone = keras_hub.models.BertBackbone.from_preset(init)
+        return BertEncoder.from_keras_hub(backbone, **({"dropout": dropout} if dropout is not None else {}))
+    path = os.path.join(init, PRETRAINER_FILE) if os.path.isdir(init) else init
+    if not os.path.exists(path):
+        raise DataError(f"{init} holds neither a keras-hub preset (config.json) nor {PRETRAINER_FILE}")
+    return keras.saving.load_model(path).encoder
+
+
+def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
+    """Pretrains a BERT encoder with masked-LM and next-sentence prediction.
+
+    Learns (or takes) a WordPiece vocabulary, writes sentence-pair TFRecords, then trains
+    with dynamic masking for ``train.steps`` steps in virtual epochs of
+    ``train.steps_per_epoch``, evaluating on the held-out split before, during and after.
+    Writes ``config.yaml``, ``vocab.txt``, ``pairs/``, TensorBoard ``logs/``,
+    ``metrics.csv``, ``checkpoints/latest.weights.h5``, ``pretrainer.keras`` and
+    ``run.json``.
+
+    Args:
+        config: a ``kerapre.config.BertPretrainConfig``.
+        model_dir: the run directory.
+        log: where progress lines go.
+
+    Returns:
+        A ``BertRunResult``.
+
+    Examples:
+
+    ```python
+    config = load_config(BertPretrainConfig, overrides=["train.steps=500"])
+    run = kerapre.pretrain_bert(config, model_dir="runs/bert_tiny")
+    run.after["mlm_accuracy"], run.after["nsp_accuracy"]
+    ```
+    """
+    config = validate(config or BertPretrainConfig())
+    os.makedirs(model_dir, exist_ok=True)
+    save_config(config, os.path.join(model_dir, "config.yaml"))
+    keras.utils.set_random_seed(config.train.seed)
+    data, train_config = config.data, config.train
+
+    vocab_path, vocab = prepare_vocabulary(config, model_dir, init_vocabulary_path(config.model.init), log)
+    train_records, train_meta = prepare_pairs(config, model_dir, vocab_path, data.train_split, data.dupe_factor, log)
+    eval_records = None
+    if data.eval_split:
+        eval_records, _ = prepare_pairs(config, model_dir, vocab_path, data.eval_split, 1, log)
+
+    strategy = get_strategy(train_config.strategy)
+    precision = set_precision(train_config.precision, strategy)
+    global_batch = global_batch_size(strategy, data.batch_size)
+    masker = PretrainingMasker(
+        vocab, max_predictions=data.max_predictions, rate=data.mask_rate, whole_word=data.whole_word_masking
+    )
+    train_ds = training_dataset(train_records, masker, global_batch, train_config.seed, data.seq_length)
+    eval_ds = None
+    if eval_records:
+        eval_ds = evaluation_dataset(eval_records, masker, global_batch, data.seq_length, train_config.eval_batches)
+    train_sample = evaluation_dataset(train_records, masker, global_batch, data.seq_length,
+                                      train_config.eval_batches or 20)
+
+    with strategy.scope():
+        pretrainer = build_pretrainer(config, len(vocab))
+        schedule = WarmupLinearDecay(train_config.learning_rate, train_config.steps, train_config.warmup_steps)
+        pretrainer.compile(
+            optimizer=make_optimizer(train_config, schedule),
+            jit_compile=train_config.jit_compile,
+            steps_per_execution=train_config.steps_per_execution,
+        )
+
+    def evaluate(ds):
+        results = pretrainer.evaluate(ds, verbose=0, return_dict=True)
+        return {k: float(v) for k, v in results.items() if k in EVAL_METRICS}
+
+    before = evaluate(eval_ds) if eval_ds is not None else None
+    baseline = majority_baseline(eval_ds) if eval_ds is not None else float("nan")
+    if before:
+        log(f"[bert] held-out before training: {_format(before)}; majority-token MLM baseline {baseline:.4f}")
+
+    timer = StepTimer()
+    epochs = math.ceil(train_config.steps / train_config.steps_per_epoch)
+    log(f"[bert] {config.model.preset}, {precision}, {strategy.num_replicas_in_sync} replica(s), "
+        f"global batch {global_batch}: {train_config.steps} steps in {epochs} virtual epochs")
+    start = time.perf_counter()
+    fit = pretrainer.fit(
+        train_ds,
+        steps_per_epoch=train_config.steps_per_epoch,
+        epochs=epochs,
+        validation_data=eval_ds,
+        callbacks=[*standard_callbacks(model_dir, keep_every_checkpoint=False), timer],
+        verbose=train_config.verbose,
+        shuffle=False,
+    )
+    seconds = time.perf_counter() - start
+    after = evaluate(eval_ds) if eval_ds is not None else None
+    train_metrics = evaluate(train_sample)
+    speed = global_batch / timer.median()
+    if after:
+        log(f"[bert] held-out after training: {_format(after)}")
+    log(f"[bert] training pairs after training: {_format(train_metrics)}; {speed:.0f} sequences/s")
+
+    pretrainer.save(os.path.join(model_dir, PRETRAINER_FILE))
+    write_run_record(
+        model_dir,
+        task="bert_pretrain",
+        corpus=data.corpus,
+        vocab_size=len(vocab),
+        vocab_hash=vocabulary_hash(vocab),
+        train_pairs=train_meta.get("count"),
+        precision=precision,
+        replicas=strategy.num_replicas_in_sync,
+        sequences_per_second=round(speed, 1),
+        fit_seconds=round(seconds, 1),
+        held_out_before=before,
+        held_out_after=after,
+        train_after=train_metrics,
+        mlm_majority_baseline=baseline,
+        config=to_dict(config),
+    )
+    history = {k: [float(x) for x in v] for k, v in fit.history.items()}
+    return BertRunResult(pretrainer, model_dir, vocab_path, history, before, after, train_metrics,
+                         baseline, speed, seconds)
+
+
+def _format(metrics):
+    return ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "loss")

@@ -1,0 +1,83 @@
+"""Runs each notebook top to bottom on tiny settings (``KERAPRE_NOTEBOOK_SMALL=1``)."""
+
+import json
+import pathlib
+import sys
+import time
+
+import nbclient
+import nbformat
+import pytest
+
+NOTEBOOKS = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
+CELL_TIMEOUT = 300  # seconds
+KERNEL_NAME = "kerapre-test-python"
+
+
+def _outputs_text(notebook):
+    texts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                texts.append(output["text"])
+            elif "data" in output and "text/plain" in output["data"]:
+                texts.append(output["data"]["text/plain"])
+    return "\n".join(texts)
+
+
+@pytest.fixture
+def kernel_of_this_python(tmp_path, monkeypatch):
+    """A kernelspec that runs the interpreter running the tests (the venv's), found first.
+
+    The stock ``python3`` spec would also resolve to it (jupyter_client swaps a bare
+    ``python`` for ``sys.executable``), unless a user-level ``python3`` spec points elsewhere;
+    a spec of our own on ``JUPYTER_PATH``, which is searched first, leaves nothing to chance.
+    """
+    spec_dir = tmp_path / "jupyter" / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "kerapre tests",
+        "language": "python",
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    return KERNEL_NAME
+
+
+def test_notebooks_are_committed_without_outputs():
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        nbformat.validate(notebook)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, f"{path.name}: clear its outputs"
+
+
+def test_cnn_notebook_runs_top_to_bottom(tmp_path, monkeypatch, kernel_of_this_python):
+    notebook = nbformat.read(NOTEBOOKS / "cnn_pretrain_finetune.ipynb", as_version=4)
+    work_dir = tmp_path / "work"
+    work_dir.mkdir()
+    monkeypatch.setenv("KERAPRE_NOTEBOOK_SMALL", "1")  # the kernel inherits this environment
+    client = nbclient.NotebookClient(
+        notebook,
+        kernel_name=kernel_of_this_python,
+        timeout=CELL_TIMEOUT,
+        resources={"metadata": {"path": str(work_dir)}},
+    )
+    start = time.perf_counter()
+    client.execute()  # raises CellExecutionError, with the cell and traceback, on any error
+    seconds = time.perf_counter() - start
+
+    text = _outputs_text(notebook)
+    assert "SMALL" in text  # the tiny settings were really used
+    assert "source test accuracy" in text
+    assert "predicted" in text  # the TF Serving signature answered
+    for method in ("scratch", "frozen", "trainable"):
+        assert f"{method:9s} test accuracy" in text, method
+    assert "frozen backbone weights unchanged bit for bit: True" in text
+    assert any(
+        "image/png" in output.get("data", {}) for cell in notebook.cells for output in cell.get("outputs", [])
+    ), "the final bar chart was not drawn"
+    assert (work_dir / "kerapre_notebook" / "saved_models" / "cnn_fashion" / "1" / "saved_model.pb").exists()
+    assert seconds < 100, f"the SMALL notebook took {seconds:.0f} s: keep it well under 2 minutes"
