@@ -21,7 +21,9 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from kerapre.errors import ConfigError, DataError, ExportError, KerapreError  # noqa: E402
 
-# Imported eagerly: the package `kerapre.export` would otherwise shadow the function.
+# Imported eagerly: the package `kerapre.export` would otherwise shadow the function, and
+# importing models and tasks registers their classes, so `.keras` files load.
+from kerapre import models, tasks  # noqa: E402
 from kerapre.export import export, load_backbone  # noqa: E402
 
 # The rest of the public API, imported on first use.
@@ -29,8 +31,6 @@ _LAZY = {
     "config": ("kerapre.config", None),
     "data": ("kerapre.data", None),
     "distribute": ("kerapre.distribute", None),
-    "models": ("kerapre.models", None),
-    "tasks": ("kerapre.tasks", None),
     "pretrain_cnn": ("kerapre.workflows.pretrain_cnn", "pretrain_cnn"),
     "finetune_image": ("kerapre.workflows.finetune_image", "finetune_image"),
 }
@@ -48,4 +48,4 @@ def __dir__():
     return sorted(list(globals()) + list(_LAZY))
 
 
-__all__ = ["ConfigError", "DataError", "ExportError", "KerapreError", "export", "load_backbone", *_LAZY]
+__all__ = ["ConfigError", "DataError", "ExportError", "KerapreError", "export", "load_backbone", "models", "tasks", *_LAZY]

@@ -108,7 +108,10 @@ def _dispatch(args):
         overrides = list(args.overrides)
         if not any(o.startswith("train.verbose") for o in overrides):
             overrides.insert(0, "train.verbose=1")  # one run: show its progress bar
-        overrides.append(f"backbone={args.backbone or _default_backbone()}")
+        if args.backbone:
+            overrides.append(f"backbone={args.backbone}")
+        elif not _sets_key(args, "backbone"):
+            overrides.append(f"backbone={_default_backbone()}")
         if args.trainable is not None:
             overrides.append(f"trainable={str(args.trainable).lower()}")
         config = cfg.load_config(cfg.FinetuneConfig, args.config, overrides)
@@ -130,6 +133,22 @@ def _dispatch(args):
     raise AssertionError(args.command)
 
 
+def _sets_key(args, key):
+    """Whether ``--set`` or the ``--config`` file sets top-level ``key``."""
+    if any(o.split("=", 1)[0].strip() == key for o in args.overrides):
+        return True
+    if args.config and os.path.exists(args.config):
+        import yaml
+
+        with open(args.config, encoding="utf-8") as f:
+            try:
+                values = yaml.safe_load(f)
+            except yaml.YAMLError:
+                return False  # load_config reports it
+        return isinstance(values, dict) and key in values
+    return False
+
+
 def _default_backbone():
     base = os.path.join(DEFAULT_EXPORT_DIR, "cnn_pretrain-backbone")
     if os.path.isdir(base):
@@ -143,17 +162,23 @@ def _default_backbone():
 
 
 def _export(args):
-    from kerapre.export import export
+    from kerapre.export import export, holds_saved_model
     from kerapre.workflows.finetune_image import load_run_model, run_label_names
 
     if not os.path.isdir(args.model_dir):
         raise KerapreError(f"run directory {args.model_dir} does not exist: pass --model-dir of a training run")
     model = load_run_model(args.model_dir)
     name = args.name or os.path.basename(os.path.normpath(args.model_dir))
+    formats = args.formats
+    if not formats:
+        formats = ["serving", "backbone", "keras"]
+        if holds_saved_model(model):
+            formats.remove("keras")
+            print("note: no .keras export for a model on a SavedModel backbone (it would need safe_mode=False)")
     paths = export(
         model,
         name,
-        formats=tuple(args.formats or ("serving", "backbone", "keras")),
+        formats=tuple(formats),
         base_dir=args.output,
         version=args.version,
         overwrite=args.overwrite,

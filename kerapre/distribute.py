@@ -78,7 +78,7 @@ def _tpu_strategy(tpu):
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, tf.errors.OpError) as error:
         raise ConfigError(
-            f"no TPU found ({str(error).splitlines()[0]}): pass --tpu NAME or set TPU_NAME, "
+            f"no TPU found ({str(error).splitlines()[0]}): set TPU_NAME (or pass tpu= to get_strategy) "
             "or choose another train.strategy"
         ) from None
     return tf.distribute.TPUStrategy(resolver)

@@ -87,3 +87,19 @@ def test_quickstart_cnn_stage_writes_the_report(in_tmp, capsys):
     with open("runs/quickstart/cnn/accuracy.png", "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert os.path.exists("saved_models/cnn_fashion/1/saved_model.pb")
+
+
+def test_keras_export_loads_in_a_fresh_process(in_tmp):
+    assert cli.main(["pretrain", "cnn", *TINY]) == 0
+    assert cli.main(["export", "--format", "keras"]) == 0
+    code = ("import kerapre; b = kerapre.load_backbone('saved_models/cnn_pretrain-keras/1/model.keras'); "
+            "print(b.output_shape)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "(None, 1600)" in out
+
+
+def test_finetune_backbone_from_set_is_respected(in_tmp, capsys):
+    # No export exists: a backbone given with --set must be used, not the default lookup.
+    assert cli.main(["finetune", "image", "--set", "backbone=scratch", "--set", "labels_per_class=1",
+                     "--set", "data.limit=100", "--set", "train.epochs=1", "--set", "train.verbose=0"]) == 0
+    assert "fine-tuned on 10 labelled examples" in capsys.readouterr().out

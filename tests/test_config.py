@@ -62,3 +62,11 @@ def test_bad_files_raise_clear_errors(tmp_path):
     listy.write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match="must be a mapping"):
         load_config(CNNPretrainConfig, str(listy))
+
+
+def test_scientific_notation_and_contradictions():
+    assert load_config(CNNPretrainConfig, overrides=["train.learning_rate=1e-3"]).train.learning_rate == 0.001
+    with pytest.raises(ConfigError, match="model.cut 'foo' is not a layer of cnn_mnist"):
+        load_config(CNNPretrainConfig, overrides=["model.cut=foo"])
+    with pytest.raises(ConfigError, match="two_phase unfreezes the backbone"):
+        load_config(FinetuneConfig, overrides=["two_phase=true", "trainable=false"])

@@ -89,3 +89,17 @@ def test_two_phase_trains_head_then_everything(pretrained, tmp_path):
 def test_scratch_finetune_needs_no_backbone(tmp_path):
     result = _finetune("scratch", True, tmp_path)
     assert result.history["loss"][-1] < result.history["loss"][0]
+
+
+def test_two_phase_keeps_both_phases_in_metrics_csv(pretrained, tmp_path):
+    _finetune(pretrained.model_dir, True, tmp_path, "two_phase=true", "unfreeze_epochs=2")
+    with open(tmp_path / "metrics.csv") as f:
+        assert [int(r["epoch"]) for r in csv.DictReader(f)] == [0, 1, 2, 3, 4]
+
+
+def test_keras_export_of_a_saved_model_backed_model_is_refused(pretrained, tmp_path):
+    paths = kerapre.export(pretrained.model, "p", base_dir=str(tmp_path), formats=("backbone",))
+    model = kerapre.tasks.ImageClassifier(kerapre.load_backbone(paths["backbone"]), num_classes=10)
+    with pytest.raises(kerapre.ExportError, match="safe_mode"):
+        kerapre.export(model, "ft", base_dir=str(tmp_path), formats=("keras",))
+    assert kerapre.export(model, "ft", base_dir=str(tmp_path), formats=("serving",))["serving"]

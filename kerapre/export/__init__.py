@@ -30,6 +30,12 @@ DEFAULT_BASE_DIR = "saved_models"
 _SUFFIX = {"serving": "", "backbone": "-backbone", "keras": "-keras"}
 
 
+def holds_saved_model(model):
+    """Whether ``model`` wraps a reloaded SavedModel (a ``.keras`` file of it would store only
+    the SavedModel's path and need ``safe_mode=False`` to load)."""
+    return any(isinstance(layer, SavedModelLayer) for layer in model._flatten_layers())
+
+
 def export_dirs(name, base_dir=DEFAULT_BASE_DIR):
     """Where each format of export ``name`` lives: ``{format: base directory}``."""
     return {fmt: os.path.join(base_dir, name + suffix) for fmt, suffix in _SUFFIX.items()}
@@ -73,6 +79,11 @@ def export(
         raise ExportError(
             f"{len(label_names)} label names for a model with {num_classes} classes: pass one name per class"
         )
+    if "keras" in formats and holds_saved_model(model):
+        raise ExportError(
+            "a model built on a SavedModel backbone cannot be saved as a .keras file that loads with "
+            "safe_mode on: export --format serving/backbone, or fine-tune from the backbone's .keras export"
+        )
     bases = export_dirs(name, base_dir)
     if version is None:
         version = max(resolve_version(bases[fmt]) for fmt in formats)
@@ -109,6 +120,7 @@ __all__ = [
     "existing_versions",
     "export",
     "export_dirs",
+    "holds_saved_model",
     "latest_version_dir",
     "load_backbone",
     "read_metadata",

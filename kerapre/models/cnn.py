@@ -24,6 +24,17 @@ PRESETS = {
 DEFAULT_CUT = "flatten"
 
 
+def layer_names(preset):
+    """The layer names of a preset, input excluded, without building it."""
+    spec = PRESETS[preset]
+    names = ["rescale"]
+    for i, pool in enumerate(spec["pool_after"], start=1):
+        names += [f"conv_{i}"] + ([f"pool_{i}"] if pool else [])
+    names.append("flatten")
+    names += [f"dense_{i}" for i in range(1, len(spec["dense_units"]) + 1)]
+    return names + ["logits"]
+
+
 @keras.saving.register_keras_serializable(package="kerapre")
 class CNN(keras.Model):
     """A tutorial CNN classifier that takes raw pixels and returns logits.

@@ -7,7 +7,7 @@ import time
 import keras
 
 
-def standard_callbacks(model_dir, *, checkpoints=True, keep_every_checkpoint=True):
+def standard_callbacks(model_dir, *, checkpoints=True, keep_every_checkpoint=True, append=False):
     """TensorBoard logs in ``model_dir/logs``, ``model_dir/metrics.csv`` and weight
     checkpoints in ``model_dir/checkpoints/``.
 
@@ -20,7 +20,7 @@ def standard_callbacks(model_dir, *, checkpoints=True, keep_every_checkpoint=Tru
     os.makedirs(model_dir, exist_ok=True)
     callbacks = [
         keras.callbacks.TensorBoard(log_dir=os.path.join(model_dir, "logs")),
-        keras.callbacks.CSVLogger(os.path.join(model_dir, "metrics.csv")),
+        keras.callbacks.CSVLogger(os.path.join(model_dir, "metrics.csv"), append=append),
         keras.callbacks.TerminateOnNaN(),
     ]
     if checkpoints:

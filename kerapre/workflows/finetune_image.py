@@ -11,7 +11,8 @@ from kerapre.config import FinetuneConfig, save_config, to_dict, validate
 from kerapre.data import image_dataset_info, image_pipeline, load_image_dataset, split_labelled_pool
 from kerapre.distribute import get_strategy, global_batch_size, set_precision
 from kerapre.errors import ExportError
-from kerapre.export.reload import SavedModelLayer, load_backbone
+from kerapre.export import holds_saved_model
+from kerapre.export.reload import load_backbone
 from kerapre.models.cnn import CNN
 from kerapre.tasks.image_classifier import ImageClassifier, extract_backbone
 from kerapre.training import standard_callbacks
@@ -55,6 +56,7 @@ def build_finetune_model(config, num_classes, trainable=None):
     if config.backbone == SCRATCH:
         fresh = CNN.from_preset(config.model.preset, num_classes=num_classes, cut=config.model.cut)
         backbone = extract_backbone(fresh, config.model.cut)
+        backbone.trainable = trainable
     else:
         backbone = load_backbone(config.backbone, trainable=trainable, cut=config.model.cut)
     return ImageClassifier(backbone, num_classes, head_units=config.head.units, dropout=config.head.dropout)
@@ -122,6 +124,8 @@ def finetune_image(config=None, model_dir=None):
         with strategy.scope():
             model.backbone.trainable = True
             compile_classifier(model, config.train, learning_rate=config.unfreeze_learning_rate)
+        if model_dir:  # phase 2 appends to phase 1's metrics.csv
+            callbacks = standard_callbacks(model_dir, checkpoints=False, append=True)
         fit = model.fit(
             train,
             shuffle=False,
@@ -140,7 +144,7 @@ def finetune_image(config=None, model_dir=None):
 
     if model_dir:
         model.save_weights(os.path.join(model_dir, "model.weights.h5"))
-        if not _holds_saved_model(model):
+        if not holds_saved_model(model):
             model.save(os.path.join(model_dir, "model.keras"))
         write_run_record(
             model_dir,
@@ -155,12 +159,6 @@ def finetune_image(config=None, model_dir=None):
     return FinetuneResult(
         model, model_dir, history, float(test_accuracy), float(test_loss), train_examples, seconds
     )
-
-
-def _holds_saved_model(model):
-    # A .keras file would store only the SavedModel's path (and need safe_mode=False to
-    # load), so such models are saved as weights and rebuilt from run.json instead.
-    return any(isinstance(layer, SavedModelLayer) for layer in model._flatten_layers())
 
 
 def load_run_model(model_dir):

@@ -50,6 +50,7 @@ def run_cnn_stage(config, output_dir="runs/quickstart", export_dir="saved_models
             run_config = copy.deepcopy(ft)
             run_config.backbone = SCRATCH if method == SCRATCH else paths["backbone"]
             run_config.trainable = method != "frozen"
+            run_config.two_phase = ft.two_phase and method == "trainable"  # head first, then unfreeze
             run_config.model.cut = pre.model.cut
             run_config.train.seed = seed
             result = finetune_image(
