@@ -13,6 +13,7 @@ from kerapre.errors import KerapreError
 DEFAULT_PRETRAIN_DIR = os.path.join("runs", "cnn_pretrain")
 DEFAULT_FINETUNE_DIR = os.path.join("runs", "cnn_finetune")
 DEFAULT_EXPORT_DIR = "saved_models"
+DEFAULT_BERT_DIR = os.path.join("runs", "bert_pretrain")
 
 
 def _add_config_flags(parser, model_dir=None):
@@ -41,6 +42,15 @@ def build_parser():
         "cnn", help="supervised CNN pretraining on a source task (default: Fashion-MNIST)"
     )
     _add_config_flags(cnn, DEFAULT_PRETRAIN_DIR)
+    bert = pretrain_kinds.add_parser(
+        "bert", help="masked-LM + next-sentence pretraining of a BERT encoder (default: bert_tiny on wiki_sample)"
+    )
+    bert.add_argument("--preset", help="bert_tiny, bert_mini, bert_small, bert_medium or bert_base (model.preset)")
+    bert.add_argument("--corpus", help="wiki_sample, a TFDS name, or BERT-format text files/glob/dir (data.corpus)")
+    bert.add_argument("--steps", type=int, help="optimizer steps (train.steps)")
+    bert.add_argument("--vocab", help="an existing vocab.txt instead of learning one (data.vocab)")
+    bert.add_argument("--init", help="continue from a keras-hub preset dir or a kerapre BERT run (model.init)")
+    _add_config_flags(bert, DEFAULT_BERT_DIR)
 
     finetune = commands.add_parser("finetune", help="fine-tune a pretrained backbone with a new head")
     finetune_kinds = finetune.add_subparsers(dest="kind", required=True, metavar="KIND")
@@ -74,7 +84,7 @@ def build_parser():
     ev.add_argument("--split", default=None, help="split to evaluate (default: the run's eval split, else test)")
 
     quick = commands.add_parser("quickstart", help="the whole path on bundled real data, no arguments needed")
-    quick.add_argument("--stage", action="append", choices=("cnn",), help="run only this stage (repeatable)")
+    quick.add_argument("--stage", action="append", choices=("cnn", "bert"), help="run only this stage (repeatable)")
     quick.add_argument("--output", default=os.path.join("runs", "quickstart"), help="where runs and reports go")
     quick.add_argument("--export-dir", default=DEFAULT_EXPORT_DIR, help="where exports go")
     _add_config_flags(quick)
@@ -93,6 +103,8 @@ def main(argv=None):
 def _dispatch(args):
     from kerapre import config as cfg
 
+    if args.command == "pretrain" and args.kind == "bert":
+        return _pretrain_bert(args)
     if args.command == "pretrain":
         from kerapre.workflows.pretrain_cnn import pretrain_cnn
 
@@ -131,6 +143,20 @@ def _dispatch(args):
         print("quickstart done: " + ", ".join(f"{k} {v / 60:.1f} min" for k, v in times.items()))
         return 0
     raise AssertionError(args.command)
+
+
+def _pretrain_bert(args):
+    from kerapre import config as cfg
+    from kerapre.workflows.pretrain_bert import pretrain_bert
+
+    flags = {"preset": "model.preset", "corpus": "data.corpus", "steps": "train.steps",
+             "vocab": "data.vocab", "init": "model.init"}
+    overrides = list(args.overrides)
+    overrides += [f"{key}={getattr(args, flag)}" for flag, key in flags.items() if getattr(args, flag) is not None]
+    config = cfg.load_config(cfg.BertPretrainConfig, args.config, overrides)
+    run = pretrain_bert(config, model_dir=args.model_dir)
+    print(f"pretrained {config.model.preset} on {config.data.corpus}; run in {args.model_dir}")
+    return 0
 
 
 def _sets_key(args, key):

@@ -272,7 +272,7 @@ class BertTrainConfig:
     Args:
         steps: total optimizer steps.
         steps_per_epoch: steps between evaluations, checkpoints and CSV rows.
-        warmup_steps: linear warm-up before the linear decay to zero.
+        warmup_steps: linear warm-up before the linear decay to zero (null: 10% of steps).
         learning_rate: peak learning rate.
         optimizer: ``adamw`` (default), ``adam`` or ``sgd``.
         weight_decay: AdamW's decoupled weight decay (not on LayerNorm or biases).
@@ -289,7 +289,7 @@ class BertTrainConfig:
 
     steps: int = 3000
     steps_per_epoch: int = 250
-    warmup_steps: int = 300
+    warmup_steps: typing.Optional[int] = None
     learning_rate: float = 1e-3
     optimizer: str = "adamw"
     weight_decay: float = 0.01
@@ -305,7 +305,10 @@ class BertTrainConfig:
     def validate(self):
         _check(self.steps > 0, "train.steps must be positive")
         _check(self.steps_per_epoch > 0, "train.steps_per_epoch must be positive")
-        _check(0 <= self.warmup_steps < self.steps, "train.warmup_steps must be in [0, steps)")
+        _check(
+            self.warmup_steps is None or 0 <= self.warmup_steps < self.steps,
+            "train.warmup_steps must be in [0, steps) or null",
+        )
         _check(self.learning_rate > 0, "train.learning_rate must be positive")
         _check(self.optimizer in OPTIMIZERS, f"train.optimizer must be one of {OPTIMIZERS}")
         _check(self.strategy in STRATEGIES, f"train.strategy must be one of {STRATEGIES}")
@@ -349,10 +352,23 @@ class QuickstartCNNConfig:
 
 
 @dataclasses.dataclass
+class QuickstartBertConfig:
+    """The quickstart's BERT stage: pretrain ``bert_tiny`` on ``wiki_sample`` and report
+    held-out masked-LM and next-sentence accuracy before and after.
+
+    Args:
+        pretrain: the pretraining run.
+    """
+
+    pretrain: BertPretrainConfig = dataclasses.field(default_factory=BertPretrainConfig)
+
+
+@dataclasses.dataclass
 class QuickstartConfig:
     """Every stage of ``kerapre quickstart``."""
 
     cnn: QuickstartCNNConfig = dataclasses.field(default_factory=QuickstartCNNConfig)
+    bert: QuickstartBertConfig = dataclasses.field(default_factory=QuickstartBertConfig)
 
 
 # === Loading, overriding, saving ===

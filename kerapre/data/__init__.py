@@ -30,3 +30,53 @@ __all__ = [
     "load_image_dataset",
     "split_labelled_pool",
 ]
+
+# Text for BERT pretraining: corpora, WordPiece vocabularies and next-sentence pairs.
+# Importing wiki_sample registers it with TFDS.
+from kerapre.data.builders.wiki_sample import WikiSample  # noqa: E402
+from kerapre.data.corpus import (  # noqa: E402
+    CorpusStats,
+    DocumentIterator,
+    iter_documents,
+    scan_corpus,
+    split_sentences,
+)
+from kerapre.data.pretraining_pairs import (  # noqa: E402
+    PairsInfo,
+    check_vocabulary,
+    create_pairs,
+    load_pairs_info,
+    load_pretraining_records,
+    pairs_dataset,
+    write_pretraining_records,
+)
+from kerapre.data.vocab import (  # noqa: E402
+    SPECIAL_TOKENS,
+    learn_vocabulary,
+    learn_vocabulary_keras_hub,
+    load_vocabulary,
+    make_tokenizer,
+    vocabulary_hash,
+)
+
+__all__ += [
+    "SPECIAL_TOKENS",
+    "CorpusStats",
+    "DocumentIterator",
+    "PairsInfo",
+    "WikiSample",
+    "check_vocabulary",
+    "create_pairs",
+    "iter_documents",
+    "learn_vocabulary",
+    "learn_vocabulary_keras_hub",
+    "load_pairs_info",
+    "load_pretraining_records",
+    "load_vocabulary",
+    "make_tokenizer",
+    "pairs_dataset",
+    "scan_corpus",
+    "split_sentences",
+    "vocabulary_hash",
+    "write_pretraining_records",
+]

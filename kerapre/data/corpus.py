@@ -20,7 +20,8 @@ from kerapre.errors import DataError
 # abbreviations followed by more of the same sentence ("e.g. the", "No. 5", "Dr. Smith").
 _NEVER_FINAL = frozenset(
     """
-    mr mrs ms dr prof rev hon st mt sgt capt col gen lt cmdr adm gov pres sen rep messrs
+    mr mrs ms dr prof rev hon st mt sgt capt col gen brig maj lt cmdr adm gov pres sen
+    rep messrs
     e.g i.e cf vs viz no nos vol vols fig figs
     """.split()
 )
@@ -55,7 +56,8 @@ def split_sentences(text):
     """Splits a paragraph of English prose into sentences.
 
     A sentence ends at ``.``, ``!`` or ``?`` (with any closing quotes or brackets) that
-    is followed by whitespace and an upper-case letter, a digit or an opening quote.
+    is followed by whitespace and, after any opening quote or bracket, an upper-case
+    letter or a digit.
     A period does not end a sentence after a title or a common abbreviation (``Dr.``,
     ``e.g.``, ``No.``, ``vs.``), after an initial (``J. R. R. Tolkien``) or inside a
     number (``3.14``). After an acronym or an abbreviation that can also end a sentence
@@ -194,7 +196,7 @@ def iter_documents(corpus, split="train", *, text_key="text", data_dir=None):
 
     Args:
         corpus: one of
-            - ``"wiki_sample"``: 107 Wikipedia articles shipped with gensim (see
+            - ``"wiki_sample"``: 104 Wikipedia articles shipped with gensim (see
               ``kerapre.data.builders.wiki_sample``), prepared into ``data_dir`` on
               first use;
             - any other TFDS name (``"wikipedia/20230601.en"``, ``"imdb_reviews"``):
@@ -250,7 +252,7 @@ def scan_corpus(corpus, split="train", *, text_key="text", data_dir=None):
     Examples:
 
     ```python
-    scan_corpus("wiki_sample", "train").documents  # 95
+    scan_corpus("wiki_sample", "train").documents  # 94
     ```
     """
     documents = iter_documents(corpus, split, text_key=text_key, data_dir=data_dir)
@@ -260,14 +262,15 @@ def scan_corpus(corpus, split="train", *, text_key="text", data_dir=None):
 
 
 def corpus_size_hint(corpus, split="train", *, data_dir=None):
-    """Returns the number of documents a TFDS corpus split holds, or None if unknown.
+    """Returns the number of examples in a prepared TFDS corpus split, or None if unknown.
 
-    Cheap: reads only TFDS metadata (and prepares ``wiki_sample``). Used for progress bars.
+    Cheap: reads only TFDS metadata, never prepares a set. Used for progress bars; the
+    count includes documents that ``iter_documents`` will skip.
 
     Examples:
 
     ```python
-    corpus_size_hint("wiki_sample", "test")  # 11
+    corpus_size_hint("wiki_sample", "test")  # 10
     ```
     """
     if isinstance(corpus, (list, tuple)) or _is_path_like(os.fspath(corpus)):
@@ -320,7 +323,9 @@ def _file_documents(paths):
     for path in paths:
         sentences = []
         for line in _utf8_lines(path):
-            line = line.strip()
+            # Any Unicode space (no-break, line separator...) becomes " ": keras-hub's
+            # tokenizer splits words on ASCII whitespace only.
+            line = " ".join(line.split())
             if line:
                 sentences.append(line)
             elif sentences:

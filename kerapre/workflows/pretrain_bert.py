@@ -1,7 +1,6 @@
 """BERT pretraining (masked LM + next sentence) with ``model.fit`` under a strategy."""
 
 import dataclasses
-import json
 import math
 import os
 import shutil
@@ -13,7 +12,7 @@ import tensorflow as tf
 
 from kerapre.config import BertPretrainConfig, save_config, to_dict, validate
 from kerapre.data.masking import PretrainingMasker
-from kerapre.data.pretraining_pairs import load_pretraining_records, write_pretraining_records
+from kerapre.data.pretraining_pairs import load_pairs_info, load_pretraining_records, write_pretraining_records
 from kerapre.data.vocab import learn_vocabulary, load_vocabulary, vocabulary_hash
 from kerapre.distribute import get_strategy, global_batch_size, set_precision
 from kerapre.errors import DataError
@@ -88,17 +87,14 @@ def prepare_pairs(config, model_dir, vocab_path, split, dupe_factor, log=print):
     """Sentence-pair TFRecords for ``split`` under ``model_dir/pairs/``, made once and
     reused while the vocabulary and sequence length stay the same."""
     out = os.path.join(model_dir, "pairs", split.replace("/", "_").replace("[", "_").replace("]", ""))
-    meta_path = os.path.join(out, "pairs.json")
-    if os.path.exists(meta_path):
-        with open(meta_path, encoding="utf-8") as f:
-            meta = json.load(f)
-        if (meta.get("vocab_hash") == vocabulary_hash(load_vocabulary(vocab_path))
-                and meta.get("seq_length") == config.data.seq_length
-                and meta.get("dupe_factor", dupe_factor) == dupe_factor):
+    if os.path.exists(os.path.join(out, "pairs.json")):
+        meta = load_pairs_info(out)
+        if (meta.vocab_hash == vocabulary_hash(load_vocabulary(vocab_path))
+                and meta.seq_length == config.data.seq_length and meta.dupe_factor == dupe_factor):
             return out, meta
         shutil.rmtree(out)
     log(f"[bert] pairing sentences of {config.data.corpus}[{split}] (seq_length {config.data.seq_length})")
-    info = write_pretraining_records(
+    meta = write_pretraining_records(
         config.data.corpus,
         vocab_path,
         out,
@@ -110,9 +106,7 @@ def prepare_pairs(config, model_dir, vocab_path, split, dupe_factor, log=print):
         text_key=config.data.text_key,
         data_dir=config.data.data_dir,
     )
-    with open(meta_path, encoding="utf-8") as f:
-        meta = json.load(f)
-    log(f"[bert] {meta.get('count', '?')} pairs in {out}")
+    log(f"[bert] {meta.count} pairs ({meta.positive_fraction:.0%} true next) in {out}")
     return out, meta
 
 
@@ -127,7 +121,9 @@ def training_dataset(records, masker, global_batch, seed, seq_length):
 def evaluation_dataset(records, masker, global_batch, seq_length, batches=None):
     """Batched and masked once: the masks are cached, so every evaluation (before, during
     and after training) scores the same masked positions."""
-    ds = load_pretraining_records(records, seq_length=seq_length).batch(global_batch, drop_remainder=True)
+    ds = load_pretraining_records(records, seq_length=seq_length)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(load_pairs_info(records).count))
+    ds = ds.batch(global_batch, drop_remainder=True)
     if batches:
         ds = ds.take(batches)
     return ds.map(masker).cache()
@@ -245,7 +241,8 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
 
     with strategy.scope():
         pretrainer = build_pretrainer(config, len(vocab))
-        schedule = WarmupLinearDecay(train_config.learning_rate, train_config.steps, train_config.warmup_steps)
+        warmup = train_config.steps // 10 if train_config.warmup_steps is None else train_config.warmup_steps
+        schedule = WarmupLinearDecay(train_config.learning_rate, train_config.steps, warmup)
         pretrainer.compile(
             optimizer=make_optimizer(train_config, schedule),
             jit_compile=train_config.jit_compile,
@@ -290,7 +287,7 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
         corpus=data.corpus,
         vocab_size=len(vocab),
         vocab_hash=vocabulary_hash(vocab),
-        train_pairs=train_meta.get("count"),
+        train_pairs=train_meta.count,
         precision=precision,
         replicas=strategy.num_replicas_in_sync,
         sequences_per_second=round(speed, 1),

@@ -116,7 +116,39 @@ def verdict(summary):
     return lines
 
 
-STAGES = ("cnn",)
+def run_bert_stage(config, output_dir="runs/quickstart", log=print):
+    """Pretrains a BERT encoder (``bert_tiny`` on ``wiki_sample`` by default) and reports
+    held-out masked-LM and next-sentence accuracy before and after, beside the accuracy of
+    always predicting the most frequent masked token.
+
+    Returns:
+        The ``BertRunResult``.
+    """
+    from kerapre.workflows.pretrain_bert import pretrain_bert
+
+    stage_dir = os.path.join(output_dir, "bert")
+    pre = config.pretrain
+    log(f"[bert] pretraining {pre.model.preset} on {pre.data.corpus} for {pre.train.steps} steps")
+    run = pretrain_bert(pre, model_dir=os.path.join(stage_dir, "pretrain"), log=log)
+    rows = []
+    for when, metrics in (("before", run.before), ("after", run.after)):
+        if metrics:
+            rows.append({"held_out": when, **{k: round(v, 4) for k, v in metrics.items()}})
+    if rows:
+        rows.append({"held_out": "majority-token baseline", "mlm_accuracy": round(run.mlm_majority_baseline, 4)})
+        write_csv([{**{k: "" for k in rows[0]}, **r} for r in rows], os.path.join(stage_dir, "pretraining.csv"))
+        log("")
+        log(f"{'held-out':24s} {'MLM accuracy':>13s} {'NSP accuracy':>13s} {'MLM perplexity':>15s}")
+        for r in rows:
+            log(f"{r['held_out']:24s} {r.get('mlm_accuracy', float('nan')):>13.4f} "
+                f"{r.get('nsp_accuracy', float('nan')):>13.4f} {r.get('mlm_perplexity', float('nan')):>15.1f}")
+        log(f"training pairs after:    MLM {run.train_metrics.get('mlm_accuracy', float('nan')):.4f}, "
+            f"NSP {run.train_metrics.get('nsp_accuracy', float('nan')):.4f}; "
+            f"{run.sequences_per_second:.0f} sequences/s")
+    return run
+
+
+STAGES = ("cnn", "bert")
 
 
 def quickstart(config=None, stages=STAGES, output_dir="runs/quickstart", export_dir="saved_models", log=print):
@@ -146,6 +178,8 @@ def quickstart(config=None, stages=STAGES, output_dir="runs/quickstart", export_
                 log(line)
             log(f"report: {os.path.join(output_dir, 'cnn', 'summary.csv')}, "
                 f"{os.path.join(output_dir, 'cnn', 'accuracy.png')}")
+        if stage == "bert":
+            run_bert_stage(config.bert, output_dir, log)
         times[stage] = time.perf_counter() - start
         log(f"[{stage}] stage took {times[stage] / 60:.1f} min")
     return times
