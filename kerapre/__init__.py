@@ -33,6 +33,7 @@ _LAZY = {
     "distribute": ("kerapre.distribute", None),
     "pretrain_cnn": ("kerapre.workflows.pretrain_cnn", "pretrain_cnn"),
     "finetune_image": ("kerapre.workflows.finetune_image", "finetune_image"),
+    "pretrain_bert": ("kerapre.workflows.pretrain_bert", "pretrain_bert"),
 }
 
 

@@ -203,6 +203,9 @@ class BertDataConfig:
             or a directory of them.
         train_split: the split to train on (TFDS syntax; ignored for files).
         eval_split: the held-out split (null: no held-out evaluation).
+        extra_corpora: more training sources (e.g. ``[lee_news]``), each paired on its own
+            (both halves of a pair always come from one source) and mixed in proportion
+            to their pair counts; their ``train_split`` is used.
         text_key: the text feature of a TFDS corpus.
         vocab: an existing ``vocab.txt``; null learns one from the training split.
         vocab_size: size of a learned vocabulary.
@@ -219,6 +222,7 @@ class BertDataConfig:
     corpus: str = "wiki_sample"
     train_split: str = "train"
     eval_split: typing.Optional[str] = "test"
+    extra_corpora: typing.List[str] = dataclasses.field(default_factory=list)
     text_key: str = "text"
     vocab: typing.Optional[str] = None
     vocab_size: int = 8192
@@ -360,7 +364,9 @@ class QuickstartBertConfig:
         pretrain: the pretraining run.
     """
 
-    pretrain: BertPretrainConfig = dataclasses.field(default_factory=BertPretrainConfig)
+    pretrain: BertPretrainConfig = dataclasses.field(
+        default_factory=lambda: BertPretrainConfig(train=BertTrainConfig(steps=2500, verbose=2))
+    )
 
 
 @dataclasses.dataclass

@@ -33,6 +33,7 @@ __all__ = [
 
 # Text for BERT pretraining: corpora, WordPiece vocabularies and next-sentence pairs.
 # Importing wiki_sample registers it with TFDS.
+from kerapre.data.builders.lee_news import LeeNews  # noqa: E402
 from kerapre.data.builders.wiki_sample import WikiSample  # noqa: E402
 from kerapre.data.corpus import (  # noqa: E402
     CorpusStats,
@@ -64,6 +65,7 @@ __all__ += [
     "CorpusStats",
     "DocumentIterator",
     "PairsInfo",
+    "LeeNews",
     "WikiSample",
     "check_vocabulary",
     "create_pairs",

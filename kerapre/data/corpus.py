@@ -352,12 +352,18 @@ def _utf8_lines(path):
             yield line
 
 
-def _tfds_builder(name, data_dir):
-    # Imported here: the wiki_sample builder uses split_sentences from this module.
+def _local_text_builders():
+    # Imported here: the local builders use split_sentences from this module.
+    from kerapre.data.builders.lee_news import LeeNews
     from kerapre.data.builders.wiki_sample import WikiSample
 
-    if name == WikiSample.name:
-        return WikiSample(data_dir=data_dir or default_data_dir())
+    return {WikiSample.name: WikiSample, LeeNews.name: LeeNews}
+
+
+def _tfds_builder(name, data_dir):
+    local = _local_text_builders()
+    if name in local:
+        return local[name](data_dir=data_dir or default_data_dir())
     try:
         return tfds.builder(name, data_dir=data_dir)
     except tfds.core.DatasetNotFoundError:
@@ -368,10 +374,8 @@ def _tfds_builder(name, data_dir):
 
 
 def _tfds_documents(name, split, text_key, data_dir):
-    from kerapre.data.builders.wiki_sample import WikiSample
-
     builder = _tfds_builder(name, data_dir)
-    local = isinstance(builder, WikiSample)
+    local = name in _local_text_builders()
     if not local and text_key not in builder.info.features:
         raise DataError(
             f"{name} has no feature {text_key!r}: pass text_key= one of "

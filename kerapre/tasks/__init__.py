@@ -1,5 +1,6 @@
 """Task models: a backbone, a head and what they are trained for."""
 
+from kerapre.tasks.bert_pretrainer import BertPretrainer, MaskedLMPerplexity
 from kerapre.tasks.image_classifier import ImageClassifier
 
-__all__ = ["ImageClassifier"]
+__all__ = ["BertPretrainer", "ImageClassifier", "MaskedLMPerplexity"]

@@ -101,6 +101,11 @@ class BertPretrainer(keras.Model):
             metrics = {"nsp": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]} if self.next_sentence else None
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, weighted_metrics=weighted_metrics, **kwargs)
 
+    def compile_from_config(self, config):
+        # Restores the optimizer of a saved pretrainer; losses and metrics are the defaults.
+        optimizer = config.get("optimizer")
+        self.compile(optimizer=keras.optimizers.deserialize(optimizer) if optimizer else "adamw")
+
     def get_config(self):
         return {
             "encoder": keras.layers.serialize(self.encoder),

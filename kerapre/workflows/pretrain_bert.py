@@ -83,19 +83,22 @@ def prepare_vocabulary(config, model_dir, init_vocab=None, log=print):
     return target, vocab
 
 
-def prepare_pairs(config, model_dir, vocab_path, split, dupe_factor, log=print):
-    """Sentence-pair TFRecords for ``split`` under ``model_dir/pairs/``, made once and
-    reused while the vocabulary and sequence length stay the same."""
-    out = os.path.join(model_dir, "pairs", split.replace("/", "_").replace("[", "_").replace("]", ""))
+def prepare_pairs(config, model_dir, vocab_path, split, dupe_factor, log=print, corpus=None):
+    """Sentence-pair TFRecords of ``corpus`` (default ``data.corpus``) ``split`` under
+    ``model_dir/pairs/``, made once and reused while the vocabulary and sequence length
+    stay the same."""
+    corpus = corpus or config.data.corpus
+    name = split if corpus == config.data.corpus else f"{os.path.basename(str(corpus))}-{split}"
+    out = os.path.join(model_dir, "pairs", name.replace("/", "_").replace("[", "_").replace("]", ""))
     if os.path.exists(os.path.join(out, "pairs.json")):
         meta = load_pairs_info(out)
         if (meta.vocab_hash == vocabulary_hash(load_vocabulary(vocab_path))
                 and meta.seq_length == config.data.seq_length and meta.dupe_factor == dupe_factor):
             return out, meta
         shutil.rmtree(out)
-    log(f"[bert] pairing sentences of {config.data.corpus}[{split}] (seq_length {config.data.seq_length})")
+    log(f"[bert] pairing sentences of {corpus}[{split}] (seq_length {config.data.seq_length})")
     meta = write_pretraining_records(
-        config.data.corpus,
+        corpus,
         vocab_path,
         out,
         split=split,
@@ -111,9 +114,16 @@ def prepare_pairs(config, model_dir, vocab_path, split, dupe_factor, log=print):
 
 
 def training_dataset(records, masker, global_batch, seed, seq_length):
-    """Shuffled, repeated, batched (static shapes) and freshly masked on every pass."""
-    ds = load_pretraining_records(records, seq_length=seq_length)
-    ds = ds.shuffle(20_000, seed=seed).repeat()
+    """Shuffled, repeated, batched (static shapes) and freshly masked on every pass.
+
+    ``records`` is one pairs directory or several (one per source), sampled in
+    proportion to their pair counts."""
+    sources = [records] if isinstance(records, str) else list(records)
+    streams = [load_pretraining_records(r, seq_length=seq_length).shuffle(20_000, seed=seed).repeat()
+               for r in sources]
+    counts = [load_pairs_info(r).count for r in sources]
+    ds = streams[0] if len(streams) == 1 else tf.data.Dataset.sample_from_datasets(
+        streams, weights=[c / sum(counts) for c in counts], seed=seed)
     ds = ds.batch(global_batch, drop_remainder=True)
     return ds.map(masker, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
@@ -222,6 +232,10 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
 
     vocab_path, vocab = prepare_vocabulary(config, model_dir, init_vocabulary_path(config.model.init), log)
     train_records, train_meta = prepare_pairs(config, model_dir, vocab_path, data.train_split, data.dupe_factor, log)
+    extra_records = [
+        prepare_pairs(config, model_dir, vocab_path, data.train_split, data.dupe_factor, log, corpus=extra)[0]
+        for extra in data.extra_corpora
+    ]
     eval_records = None
     if data.eval_split:
         eval_records, _ = prepare_pairs(config, model_dir, vocab_path, data.eval_split, 1, log)
@@ -232,7 +246,8 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
     masker = PretrainingMasker(
         vocab, max_predictions=data.max_predictions, rate=data.mask_rate, whole_word=data.whole_word_masking
     )
-    train_ds = training_dataset(train_records, masker, global_batch, train_config.seed, data.seq_length)
+    train_ds = training_dataset([train_records, *extra_records], masker, global_batch, train_config.seed,
+                                data.seq_length)
     eval_ds = None
     if eval_records:
         eval_ds = evaluation_dataset(eval_records, masker, global_batch, data.seq_length, train_config.eval_batches)

@@ -1,0 +1,128 @@
+import json
+import os
+
+import keras
+import keras_hub
+import numpy as np
+import pytest
+
+from kerapre import cli
+from kerapre.config import BertPretrainConfig, load_config
+from kerapre.data.vocab import load_vocabulary
+from kerapre.errors import DataError
+from kerapre.workflows.pretrain_bert import load_encoder_for_init, pretrain_bert
+
+WORDS = ("river mountain city music painter physics theory king war ship island language novel "
+         "planet energy bridge forest church garden market school engine winter harbour").split()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """A BERT-format corpus: 40 documents of 8 sentences, each document about two topic words."""
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("corpus") / "corpus.txt"
+    lines = []
+    for doc in range(40):
+        topic = rng.choice(WORDS, 2, replace=False)
+        for _ in range(8):
+            words = list(rng.choice(WORDS, 6)) + list(topic) * 2
+            rng.shuffle(words)
+            lines.append("The " + " ".join(words) + ".")
+        lines.append("")
+    path.write_text("\n".join(lines))
+    return str(path)
+
+
+TINY = ["data.vocab_size=200", "data.seq_length=32", "data.max_predictions=5", "data.dupe_factor=2",
+        "data.eval_split=null", "data.batch_size=16", "train.steps=12", "train.steps_per_epoch=6",
+        "train.verbose=0", "train.precision=float32", "model.dropout=0.0"]
+
+
+def _config(corpus, *extra):
+    return load_config(BertPretrainConfig, overrides=[f"data.corpus={corpus}", *TINY, *extra])
+
+
+def test_tiny_run_writes_the_run_and_learns(corpus, tmp_path):
+    run = pretrain_bert(_config(corpus, "train.learning_rate=0.005"), model_dir=str(tmp_path), log=lambda *_: None)
+    for name in ("config.yaml", "vocab.txt", "metrics.csv", "pretrainer.keras", "run.json",
+                 "checkpoints/latest.weights.h5", "pairs/train/pairs.json"):
+        assert os.path.exists(tmp_path / name), name
+    assert run.history["loss"][-1] < run.history["loss"][0]
+    assert {"mlm_accuracy", "nsp_accuracy", "mlm_perplexity"} <= set(run.train_metrics)
+    record = json.load(open(tmp_path / "run.json"))
+    assert record["task"] == "bert_pretrain" and record["vocab_size"] == len(load_vocabulary(run.vocab_path))
+    assert record["sequences_per_second"] > 0
+    reloaded = keras.saving.load_model(tmp_path / "pretrainer.keras")
+    assert reloaded.encoder.count_params() == run.pretrainer.encoder.count_params()
+
+
+def test_held_out_split_is_evaluated_before_and_after(tmp_path):
+    corpus_dir = tmp_path / "c"
+    corpus_dir.mkdir()
+    config = load_config(BertPretrainConfig, overrides=[
+        "data.corpus=wiki_sample", "data.eval_split=test", "data.train_split=train[:8%]", *TINY[:4],
+        "data.batch_size=16", "train.steps=4", "train.steps_per_epoch=2", "train.verbose=0",
+        "train.eval_batches=3", "train.precision=float32"])
+    run = pretrain_bert(config, model_dir=str(tmp_path / "run"), log=lambda *_: None)
+    assert set(run.before) == set(run.after) == {"loss", "mlm_accuracy", "mlm_perplexity", "nsp_accuracy"}
+    assert 0 < run.mlm_majority_baseline < 1
+    assert run.after["loss"] < run.before["loss"]
+
+
+def test_continued_pretraining_from_a_keras_hub_preset(corpus, tmp_path):
+    vocab_run = pretrain_bert(_config(corpus, "train.steps=2", "train.steps_per_epoch=2"),
+                              model_dir=str(tmp_path / "v"), log=lambda *_: None)
+    vocab = load_vocabulary(vocab_run.vocab_path)
+    backbone = keras_hub.models.BertBackbone(vocabulary_size=len(vocab), num_layers=2, num_heads=2,
+                                             hidden_dim=32, intermediate_dim=64, max_sequence_length=64)
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocab)
+    preset = str(tmp_path / "preset")
+    backbone.save_to_preset(preset)
+    tokenizer.save_to_preset(preset)
+
+    encoder = load_encoder_for_init(preset)
+    x = {"token_ids": np.ones((1, 8), "int32"), "segment_ids": np.zeros((1, 8), "int32"),
+         "padding_mask": np.ones((1, 8), "int32")}
+    np.testing.assert_allclose(encoder(x)["pooled_output"], backbone(x)["pooled_output"], atol=1e-6)
+
+    run = pretrain_bert(_config(corpus, f"model.init={preset}", "data.vocab_size=100"),
+                        model_dir=str(tmp_path / "continued"), log=lambda *_: None)
+    assert load_vocabulary(run.vocab_path) == vocab  # the preset's own vocabulary, not a new one
+    assert run.pretrainer.encoder.hidden_dim == 32
+    # ... and from that kerapre run again.
+    again = pretrain_bert(_config(corpus, f"model.init={tmp_path / 'continued'}"),
+                          model_dir=str(tmp_path / "again"), log=lambda *_: None)
+    assert again.pretrainer.encoder.hidden_dim == 32
+
+
+def test_vocabulary_mismatch_and_missing_init_are_refused(corpus, tmp_path):
+    first = pretrain_bert(_config(corpus, "train.steps=2", "train.steps_per_epoch=2"),
+                          model_dir=str(tmp_path / "a"), log=lambda *_: None)
+    other_vocab = tmp_path / "vocab.txt"
+    other_vocab.write_text("\n".join(load_vocabulary(first.vocab_path)[:-3]) + "\n")
+    with pytest.raises(DataError, match="vocabulary mismatch"):
+        pretrain_bert(_config(corpus, f"model.init={tmp_path / 'a'}", f"data.vocab={other_vocab}"),
+                      model_dir=str(tmp_path / "b"), log=lambda *_: None)
+    with pytest.raises(DataError, match="does not exist"):
+        pretrain_bert(_config(corpus, f"model.init={tmp_path / 'nowhere'}"),
+                      model_dir=str(tmp_path / "c"), log=lambda *_: None)
+
+
+def test_cli_pretrain_bert(corpus, in_tmp, capsys):
+    argv = ["pretrain", "bert", "--corpus", corpus, "--steps", "4", *sum((["--set", o] for o in TINY[:5]), [])]
+    assert cli.main([*argv, "--set", "train.steps_per_epoch=2", "--set", "train.verbose=0"]) == 0
+    assert "pretrained bert_tiny" in capsys.readouterr().out
+    assert os.path.exists("runs/bert_pretrain/pretrainer.keras")
+    assert cli.main(["pretrain", "bert", "--corpus", str(in_tmp / "missing.txt")]) == 2
+    assert "kerapre: error:" in capsys.readouterr().err
+
+
+def test_quickstart_bert_stage(corpus, in_tmp, capsys):
+    overrides = [f"bert.pretrain.{o}" for o in TINY if not o.startswith("data.eval_split")]
+    argv = ["quickstart", "--stage", "bert", "--set", f"bert.pretrain.data.corpus={corpus}"]
+    argv += sum((["--set", o] for o in overrides), [])
+    argv += ["--set", "bert.pretrain.data.eval_split=null"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "[bert] stage took" in out and "sequences/s" in out
+    assert os.path.exists("runs/quickstart/bert/pretrain/pretrainer.keras")
