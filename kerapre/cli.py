@@ -154,8 +154,9 @@ def _pretrain_bert(args):
     overrides = list(args.overrides)
     overrides += [f"{key}={getattr(args, flag)}" for flag, key in flags.items() if getattr(args, flag) is not None]
     config = cfg.load_config(cfg.BertPretrainConfig, args.config, overrides)
-    run = pretrain_bert(config, model_dir=args.model_dir)
-    print(f"pretrained {config.model.preset} on {config.data.corpus}; run in {args.model_dir}")
+    pretrain_bert(config, model_dir=args.model_dir)
+    what = config.model.init or config.model.preset
+    print(f"pretrained {what} on {config.data.corpus}; run in {args.model_dir}")
     return 0
 
 

@@ -202,7 +202,9 @@ class BertDataConfig:
             BERT format (one sentence per line, a blank line between documents), a glob
             or a directory of them.
         train_split: the split to train on (TFDS syntax; ignored for files).
-        eval_split: the held-out split (null: no held-out evaluation).
+        eval_split: the held-out split of a TFDS corpus (null: no held-out evaluation).
+        eval_corpus: a separate held-out corpus (e.g. a text file); text-file corpora have
+            no splits, so without it they get no held-out evaluation.
         extra_corpora: more training sources (e.g. ``[lee_news]``), each paired on its own
             (both halves of a pair always come from one source) and mixed in proportion
             to their pair counts; their ``train_split`` is used.
@@ -222,6 +224,7 @@ class BertDataConfig:
     corpus: str = "wiki_sample"
     train_split: str = "train"
     eval_split: typing.Optional[str] = "test"
+    eval_corpus: typing.Optional[str] = None
     extra_corpora: typing.List[str] = dataclasses.field(default_factory=list)
     text_key: str = "text"
     vocab: typing.Optional[str] = None
@@ -277,6 +280,7 @@ class BertTrainConfig:
         steps: total optimizer steps.
         steps_per_epoch: steps between evaluations, checkpoints and CSV rows.
         warmup_steps: linear warm-up before the linear decay to zero (null: 10% of steps).
+        decay: ``linear`` (to zero at ``steps``, BERT's schedule) or ``constant`` after warm-up.
         learning_rate: peak learning rate.
         optimizer: ``adamw`` (default), ``adam`` or ``sgd``.
         weight_decay: AdamW's decoupled weight decay (not on LayerNorm or biases).
@@ -294,6 +298,7 @@ class BertTrainConfig:
     steps: int = 3000
     steps_per_epoch: int = 250
     warmup_steps: typing.Optional[int] = None
+    decay: str = "linear"
     learning_rate: float = 1e-3
     optimizer: str = "adamw"
     weight_decay: float = 0.01
@@ -313,6 +318,7 @@ class BertTrainConfig:
             self.warmup_steps is None or 0 <= self.warmup_steps < self.steps,
             "train.warmup_steps must be in [0, steps) or null",
         )
+        _check(self.decay in ("linear", "constant"), "train.decay must be linear or constant")
         _check(self.learning_rate > 0, "train.learning_rate must be positive")
         _check(self.optimizer in OPTIMIZERS, f"train.optimizer must be one of {OPTIMIZERS}")
         _check(self.strategy in STRATEGIES, f"train.strategy must be one of {STRATEGIES}")
@@ -365,7 +371,7 @@ class QuickstartBertConfig:
     """
 
     pretrain: BertPretrainConfig = dataclasses.field(
-        default_factory=lambda: BertPretrainConfig(train=BertTrainConfig(steps=2500, verbose=2))
+        default_factory=lambda: BertPretrainConfig(train=BertTrainConfig(steps=2000, verbose=2))
     )
 
 

@@ -4,6 +4,7 @@ import argparse
 import dataclasses
 import pathlib
 import re
+import typing
 
 import pytest
 
@@ -56,6 +57,11 @@ def _as_doc(value):
     return str(value)
 
 
+def _flag_rows(body):
+    """``{flag: row}`` of a markdown table whose first column is a `--flag`."""
+    return {m.group(1): m.group(0) for m in re.finditer(r"^\| `(--[\w-]+)` \|.*$", body, flags=re.M)}
+
+
 def _table_rows(body):
     """``{key: row}`` of a markdown table whose first column is a `key`."""
     return {m.group(1): m.group(0) for m in re.finditer(r"^\| `([^`]+)` \|.*$", body, flags=re.M)}
@@ -69,16 +75,38 @@ def cli_doc():
 def test_every_command_and_flag_is_documented(cli_doc):
     sections = _sections(cli_doc, "##")
     commands = _commands()
-    assert {("pretrain", "cnn"), ("finetune", "image"), ("export",), ("evaluate",), ("quickstart",)} <= set(commands)
+    assert {("pretrain", "cnn"), ("pretrain", "bert"), ("finetune", "image"), ("export",), ("evaluate",),
+            ("quickstart",)} <= set(commands)
     for path, parser in commands.items():
         heading = f"`kerapre {' '.join(path)}`"
         assert heading in sections, f"docs/cli.md has no '## {heading}' section"
         flags = {o for a in parser._actions for o in a.option_strings if o.startswith("--") and o != "--help"}
         missing = sorted(f for f in flags if f"`{f}`" not in sections[heading])
         assert not missing, f"{heading}: flags {missing} are not in its section of docs/cli.md"
+        choices = {c for a in parser._actions if a.option_strings and a.choices for c in a.choices}
+        missing = sorted(c for c in choices if f"`{c}`" not in sections[heading])
+        assert not missing, f"{heading}: choices {missing} are not in its section of docs/cli.md"
 
 
-@pytest.mark.parametrize("cls", [cfg.CNNPretrainConfig, cfg.FinetuneConfig])
+def test_pretrain_bert_flags_are_documented_with_the_keys_they_set(cli_doc):
+    parser = _commands()[("pretrain", "bert")]
+    rows = _flag_rows(_sections(cli_doc, "##")["`kerapre pretrain bert`"])
+    keys = _leaf_defaults(cfg.BertPretrainConfig)
+    shortcuts = 0
+    for action in parser._actions:
+        key = re.search(r"\((\w+\.\w+)\)$", action.help or "")  # "... (train.steps)"
+        if not action.option_strings or not key:
+            continue  # --model-dir, --config and --set set no config key
+        shortcuts += 1
+        flag, key = action.option_strings[0], key.group(1)
+        assert key in keys, f"{flag} claims to set {key}, which BertPretrainConfig does not have"
+        assert f"`{key}`" in rows[flag], f"docs/cli.md: the row of {flag} does not name the key it sets, {key}"
+        default = "none" if keys[key] is None else f"`{_as_doc(keys[key])}`"
+        assert f"| `{flag}` | {default}" in rows[flag], f"docs/cli.md: {flag} shows a stale default, not {default}"
+    assert shortcuts == 5, "pretrain bert's shortcut flags changed: update this test and docs/cli.md"
+
+
+@pytest.mark.parametrize("cls", [cfg.CNNPretrainConfig, cfg.FinetuneConfig, cfg.BertPretrainConfig])
 def test_every_config_key_and_default_is_documented(cli_doc, cls):
     section = _sections(cli_doc, "###").get(f"`{cls.__name__}` keys")
     assert section, f"docs/cli.md has no '### `{cls.__name__}` keys' section"
@@ -89,15 +117,17 @@ def test_every_config_key_and_default_is_documented(cli_doc, cls):
     assert set(rows) == set(_leaf_defaults(cls)), "docs/cli.md lists keys the config does not have"
 
 
-def test_every_quickstart_key_is_documented(cli_doc):
-    section = _sections(cli_doc, "###").get("`QuickstartCNNConfig` keys")
-    assert section, "docs/cli.md has no '### `QuickstartCNNConfig` keys' section"
+@pytest.mark.parametrize("section_name", ["cnn", "bert"])
+def test_every_quickstart_key_is_documented(cli_doc, section_name):
+    assert [f.name for f in dataclasses.fields(cfg.QuickstartConfig)] == ["cnn", "bert"]
+    cls = typing.get_type_hints(cfg.QuickstartConfig)[section_name]
+    section = _sections(cli_doc, "###").get(f"`{cls.__name__}` keys")
+    assert section, f"docs/cli.md has no '### `{cls.__name__}` keys' section"
     rows = _table_rows(section)
-    defaults = cfg.QuickstartCNNConfig()
-    assert [f.name for f in dataclasses.fields(cfg.QuickstartConfig)] == ["cnn"]
+    defaults = cls()
     for field in dataclasses.fields(defaults):
-        key = f"cnn.{field.name}"
-        assert key in rows, f"QuickstartCNNConfig: key {key!r} is not in docs/cli.md"
+        key = f"{section_name}.{field.name}"
+        assert key in rows, f"{cls.__name__}: key {key!r} is not in docs/cli.md"
         value = getattr(defaults, field.name)
         if not dataclasses.is_dataclass(value):
             assert f"| `{_as_doc(value)}` |" in rows[key], f"{key}: docs/cli.md shows a stale default"

@@ -81,3 +81,43 @@ def test_cnn_notebook_runs_top_to_bottom(tmp_path, monkeypatch, kernel_of_this_p
     ), "the final bar chart was not drawn"
     assert (work_dir / "kerapre_notebook" / "saved_models" / "cnn_fashion" / "1" / "saved_model.pb").exists()
     assert seconds < 100, f"the SMALL notebook took {seconds:.0f} s: keep it well under 2 minutes"
+
+
+def test_bert_notebook_runs_top_to_bottom(tmp_path, monkeypatch, kernel_of_this_python):
+    notebook = nbformat.read(NOTEBOOKS / "bert_pretraining.ipynb", as_version=4)
+    work_dir = tmp_path / "work"
+    work_dir.mkdir()
+    monkeypatch.setenv("KERAPRE_NOTEBOOK_SMALL", "1")  # the kernel inherits this environment
+    client = nbclient.NotebookClient(
+        notebook,
+        kernel_name=kernel_of_this_python,
+        timeout=CELL_TIMEOUT,
+        resources={"metadata": {"path": str(work_dir)}},
+    )
+    start = time.perf_counter()
+    client.execute()  # raises CellExecutionError, with the cell and traceback, on any error
+    seconds = time.perf_counter() - start
+
+    text = _outputs_text(notebook)
+    assert "SMALL" in text  # the tiny settings were really used
+    for corpus in ("wiki_sample[train]: 94 documents", "wiki_sample[test]: 10 documents",
+                   "lee_news[train]: 270 documents", "lee_news[test]: 30 documents"):
+        assert corpus in text, corpus
+    assert "1,000 tokens learned in" in text
+    assert "next_sentence_label 0 (B follows A)" in text and "next_sentence_label 1 (B comes from another" in text
+    assert "-> [MASK]" in text  # a decoded masked position
+    assert "a second pass over the same pairs picks other positions: True" in text
+    assert "bert_tiny: 2 layers, hidden size 128, 2 heads" in text
+    for row in ("before training", "after training", "majority-token baseline"):
+        assert row in text, row
+    assert "the same vocabulary as section 2: True" in text
+    assert any(
+        "image/png" in output.get("data", {}) for cell in notebook.cells for output in cell.get("outputs", [])
+    ), "the metrics.csv curves were not drawn"
+    run_dir = work_dir / "kerapre_bert_notebook" / "run"
+    for name in ("pretrainer.keras", "metrics.csv", "vocab.txt", "checkpoints/latest.weights.h5"):
+        assert (run_dir / name).exists(), name
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["config"]["train"]["steps"] == 10 and record["vocab_size"] == 1000
+    assert record["held_out_after"]["loss"] < record["held_out_before"]["loss"]
+    assert seconds < 110, f"the SMALL notebook took {seconds:.0f} s: keep it well under 2 minutes"

@@ -1,3 +1,4 @@
+import glob
 import json
 import os
 
@@ -44,9 +45,10 @@ def _config(corpus, *extra):
 
 def test_tiny_run_writes_the_run_and_learns(corpus, tmp_path):
     run = pretrain_bert(_config(corpus, "train.learning_rate=0.005"), model_dir=str(tmp_path), log=lambda *_: None)
-    for name in ("config.yaml", "vocab.txt", "metrics.csv", "pretrainer.keras", "run.json",
-                 "checkpoints/latest.weights.h5", "pairs/train/pairs.json"):
+    for name in ("config.yaml", "vocab.txt", "vocab.json", "metrics.csv", "pretrainer.keras", "run.json",
+                 "checkpoints/latest.weights.h5"):
         assert os.path.exists(tmp_path / name), name
+    assert len(glob.glob(str(tmp_path / "pairs" / "corpus.txt-train-*" / "pairs.json"))) == 1
     assert run.history["loss"][-1] < run.history["loss"][0]
     assert {"mlm_accuracy", "nsp_accuracy", "mlm_perplexity"} <= set(run.train_metrics)
     record = json.load(open(tmp_path / "run.json"))
@@ -106,6 +108,35 @@ def test_vocabulary_mismatch_and_missing_init_are_refused(corpus, tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         pretrain_bert(_config(corpus, f"model.init={tmp_path / 'nowhere'}"),
                       model_dir=str(tmp_path / "c"), log=lambda *_: None)
+
+
+def test_rerun_with_other_settings_makes_new_vocabulary_and_pairs(corpus, tmp_path):
+    pretrain_bert(_config(corpus, "train.steps=2", "train.steps_per_epoch=2"), model_dir=str(tmp_path),
+                  log=lambda *_: None)
+    first = load_vocabulary(tmp_path / "vocab.txt")
+    lines = []
+    run = pretrain_bert(_config(corpus, "train.steps=2", "train.steps_per_epoch=2", "data.vocab_size=120",
+                                "train.seed=3"), model_dir=str(tmp_path), log=lines.append)
+    assert any("learning a 120-token" in line for line in lines)
+    assert any("pairing sentences" in line for line in lines)  # the seed changed: new pairs
+    assert len(load_vocabulary(run.vocab_path)) <= 120 < len(first) + 1
+
+
+def test_mlm_only_pretraining_and_file_corpus_without_held_out_set(corpus, tmp_path):
+    lines = []
+    run = pretrain_bert(_config(corpus, "model.next_sentence=false", "data.eval_split=test"),
+                        model_dir=str(tmp_path), log=lines.append)
+    assert run.before is None and "nsp_accuracy" not in run.train_metrics
+    assert any("text-file corpora have no held-out split" in line for line in lines)
+    held_out = pretrain_bert(_config(corpus, f"data.eval_corpus={corpus}", "train.steps=2",
+                                     "train.steps_per_epoch=2"), model_dir=str(tmp_path / "h"), log=lambda *_: None)
+    assert held_out.after is not None
+
+
+def test_missing_corpus_fails_before_writing(tmp_path):
+    with pytest.raises(DataError):
+        pretrain_bert(_config(str(tmp_path / "nothing.txt")), model_dir=str(tmp_path / "run"), log=lambda *_: None)
+    assert not os.path.exists(tmp_path / "run")
 
 
 def test_cli_pretrain_bert(corpus, in_tmp, capsys):

@@ -289,6 +289,13 @@ def _describe(paths):
     return names[0] if len(names) == 1 else f"[{names[0]}, ... {len(names)} paths]"
 
 
+def is_path_like(corpus):
+    """True if ``corpus`` names files (a path, glob, directory or list), False if it names a TFDS set."""
+    if isinstance(corpus, (list, tuple)):
+        return True
+    return _is_path_like(os.fspath(corpus))
+
+
 def _is_path_like(corpus):
     """True if ``corpus`` names files, False if it names a TFDS set."""
     if os.path.exists(corpus) or _GLOB_CHARS.search(corpus):

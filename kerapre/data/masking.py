@@ -27,6 +27,8 @@ class PretrainingMasker:
         mask_token_rate: of the chosen tokens, the fraction replaced by ``[MASK]``.
         random_token_rate: of the chosen tokens, the fraction replaced by a random token.
         whole_word: choose whole words (every WordPiece of a chosen word is predicted).
+        next_sentence: pass the batches' ``next_sentence_label`` on as the ``nsp`` label
+            (``False`` for a masked-LM-only pretrainer).
 
     Examples:
 
@@ -44,8 +46,10 @@ class PretrainingMasker:
         mask_token_rate=0.8,
         random_token_rate=0.1,
         whole_word=False,
+        next_sentence=True,
     ):
         index = {token: i for i, token in enumerate(vocabulary)}
+        self.next_sentence = next_sentence
         self.vocabulary_size = len(vocabulary)
         self.mask_id = index["[MASK]"]
         self.unselectable = [index[t] for t in ("[PAD]", "[CLS]", "[SEP]")]
@@ -80,7 +84,7 @@ class PretrainingMasker:
         }
         labels = {"mlm": tf.cast(masked["mask_ids"], tf.int32)}
         weights = {"mlm": tf.cast(masked["mask_weights"], tf.float32)}
-        if "next_sentence_label" in batch:
+        if self.next_sentence and "next_sentence_label" in batch:
             labels["nsp"] = tf.cast(batch["next_sentence_label"], tf.int32)
             weights["nsp"] = tf.ones_like(labels["nsp"], tf.float32)
         return inputs, labels, weights

@@ -401,6 +401,7 @@ def _finish(vocab, output_path):
     if not path.endswith(".txt"):
         os.makedirs(path, exist_ok=True)
         path = os.path.join(path, VOCAB_FILENAME)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     write_vocabulary(vocab, path)
     return path
 

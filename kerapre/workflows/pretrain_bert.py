@@ -1,8 +1,11 @@
 """BERT pretraining (masked LM + next sentence) with ``model.fit`` under a strategy."""
 
 import dataclasses
+import hashlib
+import json
 import math
 import os
+import re
 import shutil
 import time
 
@@ -11,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerapre.config import BertPretrainConfig, save_config, to_dict, validate
+from kerapre.data.corpus import is_path_like, iter_documents
 from kerapre.data.masking import PretrainingMasker
 from kerapre.data.pretraining_pairs import load_pairs_info, load_pretraining_records, write_pretraining_records
 from kerapre.data.vocab import learn_vocabulary, load_vocabulary, vocabulary_hash
@@ -58,16 +62,24 @@ class BertRunResult:
 
 def prepare_vocabulary(config, model_dir, init_vocab=None, log=print):
     """The run's ``vocab.txt``: the configured one, the one of the weights we continue
-    from, one already in ``model_dir``, or one learned from the training split."""
+    from, one this run directory already learned with the same settings, or one learned
+    now from the training split."""
     target = os.path.join(model_dir, VOCAB_FILE)
+    recipe_path = os.path.join(model_dir, "vocab.json")
     source = config.data.vocab or init_vocab
     if source:
         vocab = load_vocabulary(source)
         if os.path.abspath(source) != os.path.abspath(target):
             shutil.copyfile(source, target)
+        if os.path.exists(recipe_path):
+            os.remove(recipe_path)
         return target, vocab
-    if os.path.exists(target):
-        return target, load_vocabulary(target)
+    recipe = {"corpus": str(config.data.corpus), "split": config.data.train_split,
+              "text_key": config.data.text_key, "vocab_size": config.data.vocab_size}
+    if os.path.exists(target) and os.path.exists(recipe_path):
+        with open(recipe_path, encoding="utf-8") as f:
+            if json.load(f) == recipe:
+                return target, load_vocabulary(target)
     log(f"[bert] learning a {config.data.vocab_size}-token WordPiece vocabulary on {config.data.corpus}")
     start = time.perf_counter()
     learn_vocabulary(
@@ -79,6 +91,8 @@ def prepare_vocabulary(config, model_dir, init_vocab=None, log=print):
         output_path=target,
     )
     vocab = load_vocabulary(target)
+    with open(recipe_path, "w", encoding="utf-8") as f:
+        json.dump(recipe, f)
     log(f"[bert] vocabulary: {len(vocab)} tokens in {time.perf_counter() - start:.1f} s")
     return target, vocab
 
@@ -88,12 +102,17 @@ def prepare_pairs(config, model_dir, vocab_path, split, dupe_factor, log=print, 
     ``model_dir/pairs/``, made once and reused while the vocabulary and sequence length
     stay the same."""
     corpus = corpus or config.data.corpus
-    name = split if corpus == config.data.corpus else f"{os.path.basename(str(corpus))}-{split}"
-    out = os.path.join(model_dir, "pairs", name.replace("/", "_").replace("[", "_").replace("]", ""))
+    # One directory per (source, split): readable name plus a hash, so two sources never share.
+    label = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{os.path.basename(str(corpus).rstrip('/'))}-{split}").strip("_")
+    digest = hashlib.sha256(f"{corpus}|{split}".encode()).hexdigest()[:8]
+    out = os.path.join(model_dir, "pairs", f"{label}-{digest}")
     if os.path.exists(os.path.join(out, "pairs.json")):
         meta = load_pairs_info(out)
-        if (meta.vocab_hash == vocabulary_hash(load_vocabulary(vocab_path))
-                and meta.seq_length == config.data.seq_length and meta.dupe_factor == dupe_factor):
+        wanted = (vocabulary_hash(load_vocabulary(vocab_path)), config.data.seq_length, dupe_factor,
+                  str(corpus), split, config.train.seed, config.data.short_seq_prob)
+        found = (meta.vocab_hash, meta.seq_length, meta.dupe_factor, str(meta.corpus), meta.split, meta.seed,
+                 meta.short_seq_prob)
+        if wanted == found:
             return out, meta
         shutil.rmtree(out)
     log(f"[bert] pairing sentences of {corpus}[{split}] (seq_length {config.data.seq_length})")
@@ -125,18 +144,23 @@ def training_dataset(records, masker, global_batch, seed, seq_length):
     ds = streams[0] if len(streams) == 1 else tf.data.Dataset.sample_from_datasets(
         streams, weights=[c / sum(counts) for c in counts], seed=seed)
     ds = ds.batch(global_batch, drop_remainder=True)
-    return ds.map(masker, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    # Sequential on purpose: parallel calls would draw the masks in a nondeterministic order.
+    return ds.map(masker).prefetch(tf.data.AUTOTUNE)
 
 
-def evaluation_dataset(records, masker, global_batch, seq_length, batches=None):
-    """Batched and masked once: the masks are cached, so every evaluation (before, during
-    and after training) scores the same masked positions."""
+def evaluation_dataset(records, masker, global_batch, seq_length, batches=None, seed=0):
+    """Batched and masked once: the masks are drawn under ``seed`` and cached, so every
+    evaluation (before, during and after training) scores the same masked positions."""
+    tf.random.set_seed(seed)
     ds = load_pretraining_records(records, seq_length=seq_length)
     ds = ds.apply(tf.data.experimental.assert_cardinality(load_pairs_info(records).count))
     ds = ds.batch(global_batch, drop_remainder=True)
     if batches:
         ds = ds.take(batches)
-    return ds.map(masker).cache()
+    ds = ds.map(masker).cache()
+    for _ in ds:  # fill the cache now, under the seed just set
+        pass
+    return ds
 
 
 def majority_baseline(eval_ds):
@@ -225,6 +249,10 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
     ```
     """
     config = validate(config or BertPretrainConfig())
+    for source in (config.data.corpus, *config.data.extra_corpora, config.data.eval_corpus):
+        if source:  # a missing file or unknown set fails here, before anything is written
+            iter_documents(source, config.data.train_split, text_key=config.data.text_key,
+                           data_dir=config.data.data_dir)
     os.makedirs(model_dir, exist_ok=True)
     save_config(config, os.path.join(model_dir, "config.yaml"))
     keras.utils.set_random_seed(config.train.seed)
@@ -237,27 +265,38 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
         for extra in data.extra_corpora
     ]
     eval_records = None
-    if data.eval_split:
+    if data.eval_corpus:
+        eval_records, _ = prepare_pairs(config, model_dir, vocab_path, data.train_split, 1, log,
+                                        corpus=data.eval_corpus)
+    elif data.eval_split and is_path_like(data.corpus):
+        log("[bert] text-file corpora have no held-out split: set data.eval_corpus for a held-out evaluation")
+    elif data.eval_split:
         eval_records, _ = prepare_pairs(config, model_dir, vocab_path, data.eval_split, 1, log)
 
     strategy = get_strategy(train_config.strategy)
     precision = set_precision(train_config.precision, strategy)
     global_batch = global_batch_size(strategy, data.batch_size)
     masker = PretrainingMasker(
-        vocab, max_predictions=data.max_predictions, rate=data.mask_rate, whole_word=data.whole_word_masking
+        vocab, max_predictions=data.max_predictions, rate=data.mask_rate, whole_word=data.whole_word_masking,
+        next_sentence=config.model.next_sentence,
     )
     train_ds = training_dataset([train_records, *extra_records], masker, global_batch, train_config.seed,
                                 data.seq_length)
     eval_ds = None
     if eval_records:
-        eval_ds = evaluation_dataset(eval_records, masker, global_batch, data.seq_length, train_config.eval_batches)
+        eval_ds = evaluation_dataset(eval_records, masker, global_batch, data.seq_length,
+                                     train_config.eval_batches, seed=train_config.seed + 1)
     train_sample = evaluation_dataset(train_records, masker, global_batch, data.seq_length,
-                                      train_config.eval_batches or 20)
+                                      train_config.eval_batches or 20, seed=train_config.seed + 2)
+    keras.utils.set_random_seed(train_config.seed)
 
+    epochs = math.ceil(train_config.steps / train_config.steps_per_epoch)
+    total_steps = epochs * train_config.steps_per_epoch  # whole virtual epochs
     with strategy.scope():
         pretrainer = build_pretrainer(config, len(vocab))
         warmup = train_config.steps // 10 if train_config.warmup_steps is None else train_config.warmup_steps
-        schedule = WarmupLinearDecay(train_config.learning_rate, train_config.steps, warmup)
+        end = train_config.learning_rate if train_config.decay == "constant" else 0.0
+        schedule = WarmupLinearDecay(train_config.learning_rate, total_steps, warmup, end=end)
         pretrainer.compile(
             optimizer=make_optimizer(train_config, schedule),
             jit_compile=train_config.jit_compile,
@@ -274,9 +313,10 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
         log(f"[bert] held-out before training: {_format(before)}; majority-token MLM baseline {baseline:.4f}")
 
     timer = StepTimer()
-    epochs = math.ceil(train_config.steps / train_config.steps_per_epoch)
-    log(f"[bert] {config.model.preset}, {precision}, {strategy.num_replicas_in_sync} replica(s), "
-        f"global batch {global_batch}: {train_config.steps} steps in {epochs} virtual epochs")
+    encoder = pretrainer.encoder
+    log(f"[bert] encoder L{encoder.num_layers}/H{encoder.hidden_dim}/A{encoder.num_heads} "
+        f"({encoder.count_params():,} parameters), {precision}, {strategy.num_replicas_in_sync} replica(s), "
+        f"global batch {global_batch}: {total_steps} steps in {epochs} virtual epochs")
     start = time.perf_counter()
     fit = pretrainer.fit(
         train_ds,
