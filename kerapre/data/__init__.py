@@ -82,3 +82,27 @@ __all__ += [
     "vocabulary_hash",
     "write_pretraining_records",
 ]
+
+# Text classification: the offline rotten_tomatoes set (importing it registers it with
+# TFDS), online TFDS sets, and the BERT preprocessor that tokenises them.
+from kerapre.data.builders.rotten_tomatoes import RottenTomatoes  # noqa: E402
+from kerapre.data.text_classification import (  # noqa: E402
+    TextDatasetInfo,
+    load_text_classification,
+    majority_class_rate,
+    split_labelled_texts,
+    text_dataset_info,
+    text_pipeline,
+)
+from kerapre.data.text_preprocessor import BertTextPreprocessor  # noqa: E402
+
+__all__ += [
+    "BertTextPreprocessor",
+    "RottenTomatoes",
+    "TextDatasetInfo",
+    "load_text_classification",
+    "majority_class_rate",
+    "split_labelled_texts",
+    "text_dataset_info",
+    "text_pipeline",
+]

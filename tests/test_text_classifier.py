@@ -1,0 +1,90 @@
+"""Tests of TextClassifier: outputs, config and .keras round trips, frozen vs trainable fits."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerapre.config import TextTrainConfig
+from kerapre.data import BertTextPreprocessor
+from kerapre.models import BertEncoder
+from kerapre.tasks import TextClassifier
+from kerapre.training import WarmupLinearDecay, make_optimizer
+
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"the a film was good bad great awful plot".split()]
+GOOD = ["the film was good", "a great film", "good plot", "great great film"]
+BAD = ["the film was bad", "an awful film", "bad plot", "awful awful plot"]
+
+
+def _encoder(**overrides):
+    return BertEncoder(**{"vocabulary_size": len(VOCAB), "num_layers": 1, "num_heads": 2, "hidden_dim": 16,
+                          "intermediate_dim": 32, "max_sequence_length": 16, **overrides})
+
+
+@pytest.fixture
+def preprocessor():
+    return BertTextPreprocessor(VOCAB, sequence_length=8)
+
+
+@pytest.fixture
+def data(preprocessor):
+    labels = [1] * len(GOOD) + [0] * len(BAD)
+    return tf.data.Dataset.from_tensor_slices((GOOD + BAD, labels)).batch(8).map(preprocessor).cache()
+
+
+def _compile(model, learning_rate=1e-2):
+    schedule = WarmupLinearDecay(learning_rate, total_steps=20, warmup_steps=2)
+    model.compile(
+        optimizer=make_optimizer(TextTrainConfig(), schedule),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    return model
+
+
+def test_logits_for_single_texts_and_pairs(preprocessor):
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    model = TextClassifier(_encoder(), num_classes=3)
+    assert model.get_layer("logits").units == 3 and model.get_layer("output_dropout").rate == 0.1
+    assert model.get_layer("bert_encoder") is model.backbone
+    logits = model(preprocessor(GOOD))
+    assert logits.shape == (4, 3) and logits.dtype == "float32"
+    pair_logits = model(preprocessor((GOOD, BAD)))
+    assert pair_logits.shape == (4, 3)
+    assert not np.allclose(pair_logits, logits)
+
+
+def test_config_and_keras_file_round_trip(preprocessor, tmp_path):
+    model = TextClassifier(_encoder(dropout=0.0), num_classes=2, dropout=0.2, name="sentiment")
+    model.backbone.trainable = False
+    restored = TextClassifier.from_config(model.get_config())
+    assert restored.get_config() == model.get_config()
+    assert restored.name == "sentiment" and restored.dropout == 0.2 and not restored.backbone.trainable
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)  # safe_mode stays on
+    assert isinstance(loaded, TextClassifier) and isinstance(loaded.backbone, BertEncoder)
+    assert not loaded.backbone.trainable
+    inputs = preprocessor(GOOD + BAD)
+    np.testing.assert_array_equal(loaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0))
+
+
+@pytest.mark.parametrize("trainable", [False, True])
+def test_frozen_encoder_is_untouched_and_trainable_one_learns(data, trainable):
+    keras.utils.set_random_seed(0)
+    model = TextClassifier(_encoder(), num_classes=2)
+    model.backbone.trainable = trainable
+    _compile(model)
+    assert isinstance(model.optimizer, keras.optimizers.AdamW)
+    encoder_before = [w.copy() for w in model.backbone.get_weights()]
+    head_before = model.get_layer("logits").get_weights()
+    model.fit(data, epochs=6, verbose=0, shuffle=False)
+    encoder_after = model.backbone.get_weights()
+    assert model.optimizer.iterations.numpy() == 6
+    assert not np.array_equal(model.get_layer("logits").get_weights()[0], head_before[0])
+    unchanged = [np.array_equal(a, b) for a, b in zip(encoder_before, encoder_after)]
+    if trainable:
+        assert not any(unchanged)
+    else:
+        assert all(unchanged)
+        assert len(model.trainable_weights) == 2  # the logits kernel and bias
