@@ -117,10 +117,7 @@ class TrainConfig:
     def validate(self):
         _check(self.epochs > 0, "train.epochs must be positive")
         _check(self.learning_rate > 0, "train.learning_rate must be positive")
-        _check(self.optimizer in OPTIMIZERS, f"train.optimizer must be one of {OPTIMIZERS}")
-        _check(self.strategy in STRATEGIES, f"train.strategy must be one of {STRATEGIES}")
-        _check(self.precision in PRECISIONS, f"train.precision must be one of {PRECISIONS}")
-        _check(self.steps_per_execution > 0, "train.steps_per_execution must be positive")
+        _check_run_settings(self)
 
 
 # === Experiments ===
@@ -320,10 +317,7 @@ class BertTrainConfig:
         )
         _check(self.decay in ("linear", "constant"), "train.decay must be linear or constant")
         _check(self.learning_rate > 0, "train.learning_rate must be positive")
-        _check(self.optimizer in OPTIMIZERS, f"train.optimizer must be one of {OPTIMIZERS}")
-        _check(self.strategy in STRATEGIES, f"train.strategy must be one of {STRATEGIES}")
-        _check(self.precision in PRECISIONS, f"train.precision must be one of {PRECISIONS}")
-        _check(self.steps_per_execution > 0, "train.steps_per_execution must be positive")
+        _check_run_settings(self)
 
 
 @dataclasses.dataclass
@@ -491,10 +485,7 @@ class TextTrainConfig:
         _check(self.epochs > 0, "train.epochs must be positive")
         _check(self.learning_rate is None or self.learning_rate > 0, "train.learning_rate must be positive or null")
         _check(0 <= self.warmup_fraction < 1, "train.warmup_fraction must be in [0, 1)")
-        _check(self.optimizer in OPTIMIZERS, f"train.optimizer must be one of {OPTIMIZERS}")
-        _check(self.strategy in STRATEGIES, f"train.strategy must be one of {STRATEGIES}")
-        _check(self.precision in PRECISIONS, f"train.precision must be one of {PRECISIONS}")
-        _check(self.steps_per_execution > 0, "train.steps_per_execution must be positive")
+        _check_run_settings(self)
 
 
 @dataclasses.dataclass
@@ -537,6 +528,14 @@ class FinetuneTextConfig:
 def _check(condition, message):
     if not condition:
         raise ConfigError(message)
+
+
+def _check_run_settings(train):
+    """The checks every ``train`` section shares: optimizer, strategy, precision, steps."""
+    _check(train.optimizer in OPTIMIZERS, f"train.optimizer must be one of {OPTIMIZERS}")
+    _check(train.strategy in STRATEGIES, f"train.strategy must be one of {STRATEGIES}")
+    _check(train.precision in PRECISIONS, f"train.precision must be one of {PRECISIONS}")
+    _check(train.steps_per_execution > 0, "train.steps_per_execution must be positive")
 
 
 def from_dict(cls, values, *, where=""):
