@@ -46,7 +46,7 @@ def test_logits_for_single_texts_and_pairs(preprocessor):
     keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
     model = TextClassifier(_encoder(), num_classes=3)
     assert model.get_layer("logits").units == 3 and model.get_layer("output_dropout").rate == 0.1
-    assert model.get_layer("bert_encoder") is model.backbone
+    assert model.get_layer(model.backbone.name) is model.backbone
     logits = model(preprocessor(GOOD))
     assert logits.shape == (4, 3) and logits.dtype == "float32"
     pair_logits = model(preprocessor((GOOD, BAD)))
