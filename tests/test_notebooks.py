@@ -54,20 +54,27 @@ def test_notebooks_are_committed_without_outputs():
                 assert not cell.outputs and cell.execution_count is None, f"{path.name}: clear its outputs"
 
 
-def test_cnn_notebook_runs_top_to_bottom(tmp_path, monkeypatch, kernel_of_this_python):
-    notebook = nbformat.read(NOTEBOOKS / "cnn_pretrain_finetune.ipynb", as_version=4)
+def _execute(name, tmp_path, monkeypatch, kernel):
+    """Runs notebook ``name`` in SMALL mode in a fresh working directory.
+
+    Returns ``(executed notebook, working directory, seconds)``; a failing cell raises
+    CellExecutionError with its traceback.
+    """
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     work_dir = tmp_path / "work"
     work_dir.mkdir()
     monkeypatch.setenv("KERAPRE_NOTEBOOK_SMALL", "1")  # the kernel inherits this environment
     client = nbclient.NotebookClient(
-        notebook,
-        kernel_name=kernel_of_this_python,
-        timeout=CELL_TIMEOUT,
-        resources={"metadata": {"path": str(work_dir)}},
+        notebook, kernel_name=kernel, timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(work_dir)}}
     )
     start = time.perf_counter()
-    client.execute()  # raises CellExecutionError, with the cell and traceback, on any error
-    seconds = time.perf_counter() - start
+    client.execute()
+    return notebook, work_dir, time.perf_counter() - start
+
+
+def test_cnn_notebook_runs_top_to_bottom(tmp_path, monkeypatch, kernel_of_this_python):
+    notebook, work_dir, seconds = _execute("cnn_pretrain_finetune.ipynb", tmp_path, monkeypatch,
+                                           kernel_of_this_python)
 
     text = _outputs_text(notebook)
     assert "SMALL" in text  # the tiny settings were really used
@@ -84,19 +91,7 @@ def test_cnn_notebook_runs_top_to_bottom(tmp_path, monkeypatch, kernel_of_this_p
 
 
 def test_bert_notebook_runs_top_to_bottom(tmp_path, monkeypatch, kernel_of_this_python):
-    notebook = nbformat.read(NOTEBOOKS / "bert_pretraining.ipynb", as_version=4)
-    work_dir = tmp_path / "work"
-    work_dir.mkdir()
-    monkeypatch.setenv("KERAPRE_NOTEBOOK_SMALL", "1")  # the kernel inherits this environment
-    client = nbclient.NotebookClient(
-        notebook,
-        kernel_name=kernel_of_this_python,
-        timeout=CELL_TIMEOUT,
-        resources={"metadata": {"path": str(work_dir)}},
-    )
-    start = time.perf_counter()
-    client.execute()  # raises CellExecutionError, with the cell and traceback, on any error
-    seconds = time.perf_counter() - start
+    notebook, work_dir, seconds = _execute("bert_pretraining.ipynb", tmp_path, monkeypatch, kernel_of_this_python)
 
     text = _outputs_text(notebook)
     assert "SMALL" in text  # the tiny settings were really used

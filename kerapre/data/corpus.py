@@ -14,6 +14,7 @@ import re
 import tensorflow_datasets as tfds
 
 from kerapre.data.images import default_data_dir
+from kerapre.data.splits import read_split
 from kerapre.errors import DataError
 
 # Words after which a period never ends a sentence: titles before a name and
@@ -389,15 +390,7 @@ def _tfds_documents(name, split, text_key, data_dir):
             f"{sorted(builder.info.features)}"
         )
     _prepare(builder, local)
-    try:
-        ds = builder.as_dataset(split=split, shuffle_files=False)
-    except ValueError as error:
-        if "split" not in str(error).lower():
-            raise
-        raise DataError(
-            f"{name} has no split {split!r}: use one of {sorted(builder.info.splits)}, "
-            "optionally sliced like 'train[:90%]'"
-        ) from None
+    ds = read_split(builder, name, split)
     return _example_documents(tfds.as_numpy(ds), "text" if local else text_key, local)
 
 

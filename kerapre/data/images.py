@@ -13,6 +13,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from kerapre.data.builders import LOCAL_BUILDERS
+from kerapre.data.splits import read_split
 from kerapre.errors import DataError
 
 LOCAL_DATASETS = tuple(sorted(LOCAL_BUILDERS))
@@ -95,16 +96,7 @@ def load_image_dataset(name, split, data_dir=None):
     """
     builder = _builder(name, data_dir)
     _prepare(builder)
-    try:
-        return builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
-    except ValueError as error:
-        # TFDS reports a bad split as a plain ValueError deep in its split parser.
-        if "split" not in str(error).lower():
-            raise
-        raise DataError(
-            f"{name} has no split {split!r}: use one of {sorted(builder.info.splits)}, "
-            "optionally sliced like 'train[:90%]'"
-        ) from error
+    return read_split(builder, name, split, as_supervised=True)
 
 
 def image_dataset_info(name, data_dir=None):

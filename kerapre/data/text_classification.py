@@ -14,6 +14,7 @@ import tensorflow_datasets as tfds
 
 from kerapre.data.builders.rotten_tomatoes import RottenTomatoes
 from kerapre.data.images import _choose_per_class, _select, default_data_dir
+from kerapre.data.splits import read_split
 from kerapre.errors import DataError
 
 LOCAL_TEXT_BUILDERS = {RottenTomatoes.name: RottenTomatoes}
@@ -92,15 +93,7 @@ def load_text_classification(name, split, data_dir=None):
     builder, text_key, label_key = _builder(name, data_dir)
     _check_labelled(name, split)
     _prepare(builder)
-    try:
-        ds = builder.as_dataset(split=split, shuffle_files=False)
-    except ValueError as error:
-        if "split" not in str(error).lower():
-            raise
-        raise DataError(
-            f"{name} has no split {split!r}: use one of {sorted(builder.info.splits)}, "
-            "optionally sliced like 'train[:10%]'"
-        ) from None
+    ds = read_split(builder, name, split)
     return ds.map(lambda example: (example[text_key], tf.cast(example[label_key], tf.int64)))
 
 
