@@ -25,6 +25,9 @@ from kerapre.errors import ConfigError
 STRATEGY_NAMES = ("auto", "default", "one_device", "mirrored", "multi_worker_mirrored", "tpu")
 
 
+_MIRRORED = {}
+
+
 def get_strategy(name="auto", *, tpu=None):
     """Returns the strategy called ``name``.
 
@@ -47,8 +50,13 @@ def get_strategy(name="auto", *, tpu=None):
         return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
     if name == "mirrored":
         gpus = tf.config.list_logical_devices("GPU")
-        devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(devices)
+        devices = tuple(d.name for d in gpus or tf.config.list_logical_devices("CPU"))
+        # One strategy per device set and process: every new MirroredStrategy numbers its
+        # collective ops from the same keys, so a second one training other variable shapes
+        # fails with "Shape mismatch in the collective instance".
+        if devices not in _MIRRORED:
+            _MIRRORED[devices] = tf.distribute.MirroredStrategy(list(devices))
+        return _MIRRORED[devices]
     if name == "multi_worker_mirrored":
         return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=_cluster_resolver())
     return _tpu_strategy(tpu)

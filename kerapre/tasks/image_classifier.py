@@ -68,11 +68,12 @@ class ImageClassifier(keras.Model):
 
 
 def extract_backbone(model, cut=None, name="backbone"):
-    """The backbone of a trained model: ``model.backbone`` for an ``ImageClassifier``
-    (or the part of it up to ``cut``), else ``model`` up to ``cut`` (see ``backbone_of``)."""
+    """The backbone of a trained model: ``model.backbone`` for a task model that wraps one
+    (``ImageClassifier``, ``ContrastivePretrainer``, ``RotationPretrainer``), or the part of
+    it up to ``cut``; else ``model`` up to ``cut`` (see ``backbone_of``)."""
     from kerapre.models.cnn import backbone_of
 
-    if isinstance(model, ImageClassifier):
+    if isinstance(getattr(model, "backbone", None), keras.Model):
         if cut is None:
             return keras.Model(model.backbone.input, model.backbone.output, name=name)
         model = model.backbone

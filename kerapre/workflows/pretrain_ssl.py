@@ -1,0 +1,225 @@
+"""Self-supervised pretraining of a CNN backbone on unlabelled images (SimCLR or rotation
+prediction), with ``model.fit`` under a strategy. No label is ever read."""
+
+import dataclasses
+import os
+import time
+
+import keras
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from kerapre.config import SSLPretrainConfig, save_config, to_dict, validate
+from kerapre.data.builders import LOCAL_BUILDERS
+from kerapre.data.images import _prepare, default_data_dir
+from kerapre.data.splits import read_split
+from kerapre.distribute import get_strategy, global_batch_size, set_precision
+from kerapre.errors import DataError
+from kerapre.models.cnn import CNN, PRESETS
+from kerapre.tasks.contrastive import ContrastivePretrainer
+from kerapre.tasks.image_classifier import extract_backbone
+from kerapre.tasks.rotation import RotationPretrainer
+from kerapre.training import make_optimizer, standard_callbacks
+from kerapre.workflows.pretrain_cnn import write_run_record
+
+
+@dataclasses.dataclass
+class SSLRunResult:
+    """What a self-supervised pretraining run produced.
+
+    Attributes:
+        model: the trained ``ContrastivePretrainer`` or ``RotationPretrainer``.
+        backbone: its backbone (shares the weights), from raw images to features.
+        model_dir: where the run wrote its config, logs, metrics CSV and ``model.keras``.
+        history: ``{metric: [value per epoch]}``.
+        images: how many unlabelled images the run drew from (after ``data.limit``); an
+            epoch goes over the whole batches of them.
+        seconds: wall time of ``fit``.
+    """
+
+    model: keras.Model
+    backbone: keras.Model
+    model_dir: str
+    history: dict
+    images: int
+    seconds: float
+
+
+def load_unlabelled_images(name, split, data_dir=None):
+    """Loads the images of one split, and nothing else: the label feature is never decoded.
+
+    TFDS decodes only the image feature (``tfds.decode.PartialDecoding``), so the elements
+    hold no label and a label is not read even inside the input pipeline.
+
+    Args:
+        name: ``fashion_mnist_local``, ``mnist_5k`` or any TFDS set with an image feature.
+        split: a TFDS split, slicing allowed.
+        data_dir: as for ``kerapre.data.load_image_dataset``.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``image uint8 [H, W, C]``.
+
+    Raises:
+        DataError: if the set is unknown, has no image feature or no such split.
+
+    Examples:
+
+    ```python
+    images = load_unlabelled_images("mnist_5k", "train")
+    next(iter(images)).shape  # (28, 28, 1)
+    ```
+    """
+    if name in LOCAL_BUILDERS:
+        builder = LOCAL_BUILDERS[name](data_dir=data_dir or default_data_dir())
+    else:
+        try:
+            builder = tfds.builder(name, data_dir=data_dir)
+        except tfds.core.DatasetNotFoundError:
+            raise DataError(f"unknown data set {name!r}: use a name from tfds.list_builders() or a local set") from None
+    key = _image_feature(name, builder.info)
+    _prepare(builder)
+    ds = read_split(builder, name, split, decoders=tfds.decode.PartialDecoding({key: True}))
+    return ds.map(lambda example: example[key], num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _image_feature(name, info):
+    """The image feature of a TFDS set: its supervised input, else its first ``Image``."""
+    images = [key for key, feature in info.features.items() if isinstance(feature, tfds.features.Image)]
+    keys = info.supervised_keys
+    if isinstance(keys, tuple) and keys and keys[0] in images:
+        return keys[0]
+    if images:
+        return images[0]
+    raise DataError(f"{name} has no image feature (features: {list(info.features)}): choose an image data set")
+
+
+def unlabelled_pipeline(images, *, batch_size, image_shape, seed=0, shuffle_buffer=10_000):
+    """Batches unlabelled images for ``model.fit``: cache, shuffle, batch, float32, prefetch.
+
+    Batches are whole (the remainder is dropped): under a strategy every replica must get
+    images to contrast.
+
+    Args:
+        images: a ``tf.data.Dataset`` of ``image [H, W, C]`` (0-255).
+        batch_size: the global batch size.
+        image_shape: the ``(H, W, C)`` the model expects.
+        seed: shuffle seed.
+        shuffle_buffer: shuffle buffer size.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``images float32 [batch_size, H, W, C]``, 0-255.
+
+    Raises:
+        DataError: on images of another shape, or fewer images than one batch.
+    """
+    spec = images.element_spec
+    if not isinstance(spec, tf.TensorSpec) or not spec.shape.is_compatible_with(image_shape):
+        raise DataError(
+            f"expected unlabelled images of shape {tuple(image_shape)}, got {spec}: choose the preset "
+            "made for this data set's images (cnn_mnist: 28x28x1, cnn_cifar: 32x32x3)"
+        )
+    count = int(images.cardinality())
+    if 0 <= count < batch_size:
+        raise DataError(
+            f"{count} images make no whole batch of {batch_size}: lower data.batch_size or raise data.limit"
+        )
+    ds = images.cache().shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=True)
+    ds = ds.map(lambda x: tf.ensure_shape(tf.cast(x, tf.float32), (None, *image_shape)),
+                num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def build_ssl_model(config):
+    """The task model a ``SSLPretrainConfig`` describes, on a fresh CNN backbone (call inside
+    ``strategy.scope()``)."""
+    cnn = CNN.from_preset(config.model.preset, cut=config.model.cut)
+    backbone = extract_backbone(cnn, config.model.cut)
+    if config.method == "rotation":
+        return RotationPretrainer(backbone, head_units=config.model.head_units, rotations=config.model.rotations)
+    augment = config.augment
+    return ContrastivePretrainer(
+        backbone,
+        projection_dim=config.model.projection_dim,
+        temperature=config.model.temperature,
+        crop_area=augment.crop_area,
+        translation=augment.translation,
+        noise=augment.noise,
+        contrast=augment.contrast,
+        flip=augment.flip,
+    )
+
+
+def pretrain_ssl(config=None, model_dir=None):
+    """Pretrains a CNN backbone without labels: SimCLR or rotation prediction.
+
+    Writes ``config.yaml``, TensorBoard ``logs/``, ``metrics.csv``, per-epoch
+    ``checkpoints/``, the final ``model.keras`` and ``run.json`` into ``model_dir``.
+    ``kerapre.load_backbone(model_dir)`` reloads the backbone; ``kerapre.export(run.model,
+    name, formats=("backbone", "keras"))`` exports it.
+
+    Args:
+        config: a ``kerapre.config.SSLPretrainConfig`` (default: SimCLR on Fashion-MNIST).
+        model_dir: the run directory (default: ``runs/<method>_pretrain``).
+
+    Returns:
+        An ``SSLRunResult``.
+
+    Examples:
+
+    ```python
+    config = load_config(SSLPretrainConfig, overrides=["method=rotation", "train.epochs=1"])
+    run = kerapre.pretrain_ssl(config, model_dir="runs/rotation")
+    backbone = kerapre.load_backbone("runs/rotation", trainable=False)
+    ```
+    """
+    config = validate(config or SSLPretrainConfig())
+    model_dir = model_dir or os.path.join("runs", f"{config.method}_pretrain")
+    os.makedirs(model_dir, exist_ok=True)
+    save_config(config, os.path.join(model_dir, "config.yaml"))
+    keras.utils.set_random_seed(config.train.seed)
+
+    strategy = get_strategy(config.train.strategy)
+    precision = set_precision(config.train.precision, strategy)
+    batch = global_batch_size(strategy, config.data.batch_size)
+    data = config.data
+    images = load_unlabelled_images(data.name, data.split, data_dir=data.data_dir)
+    if data.limit:
+        images = images.take(data.limit)
+    train = unlabelled_pipeline(
+        images, batch_size=batch, image_shape=PRESETS[config.model.preset]["image_shape"], seed=config.train.seed
+    )
+    with strategy.scope():
+        model = build_ssl_model(config)
+        model.compile(
+            optimizer=make_optimizer(config.train),
+            jit_compile=config.train.jit_compile,
+            steps_per_execution=config.train.steps_per_execution,
+        )
+
+    start = time.perf_counter()
+    history = model.fit(
+        train,
+        shuffle=False,  # the pipeline shuffles
+        epochs=config.train.epochs,
+        callbacks=standard_callbacks(model_dir),
+        verbose=config.train.verbose,
+    )
+    seconds = time.perf_counter() - start
+    model.save(os.path.join(model_dir, "model.keras"))
+    count = int(images.cardinality())
+    write_run_record(
+        model_dir,
+        task="ssl_pretrain",
+        method=config.method,
+        data=data.name,
+        split=data.split,
+        images=count,
+        label_names=None,
+        precision=precision,
+        replicas=strategy.num_replicas_in_sync,
+        fit_seconds=round(seconds, 2),
+        final_metrics={k: float(v[-1]) for k, v in history.history.items()},
+        config=to_dict(config),
+    )
+    return SSLRunResult(model, model.backbone, model_dir, history.history, count, seconds)
