@@ -33,6 +33,7 @@ _LAZY = {
     "data": ("kerapre.data", None),
     "distribute": ("kerapre.distribute", None),
     "pretrain_cnn": ("kerapre.workflows.pretrain_cnn", "pretrain_cnn"),
+    "pretrain_ssl": ("kerapre.workflows.pretrain_ssl", "pretrain_ssl"),
     "finetune_image": ("kerapre.workflows.finetune_image", "finetune_image"),
     "pretrain_bert": ("kerapre.workflows.pretrain_bert", "pretrain_bert"),
     "finetune_text": ("kerapre.workflows.finetune_text", "finetune_text"),

@@ -15,6 +15,8 @@ DEFAULT_FINETUNE_DIR = os.path.join("runs", "cnn_finetune")
 DEFAULT_EXPORT_DIR = "saved_models"
 DEFAULT_BERT_DIR = os.path.join("runs", "bert_pretrain")
 DEFAULT_TEXT_DIR = os.path.join("runs", "text_finetune")
+DEFAULT_SSL_DIRS = {method: os.path.join("runs", f"{method}_pretrain") for method in ("simclr", "rotation")}
+DEFAULT_TEXT_EXPORT = os.path.join(DEFAULT_EXPORT_DIR, "rotten_tomatoes")
 
 
 def _add_config_flags(parser, model_dir=None):
@@ -43,6 +45,11 @@ def build_parser():
         "cnn", help="supervised CNN pretraining on a source task (default: Fashion-MNIST)"
     )
     _add_config_flags(cnn, DEFAULT_PRETRAIN_DIR)
+    for method, what in (("simclr", "contrastive (SimCLR)"), ("rotation", "rotation-prediction")):
+        ssl = pretrain_kinds.add_parser(
+            method, help=f"self-supervised {what} CNN pretraining on unlabelled images (default: Fashion-MNIST)"
+        )
+        _add_config_flags(ssl, DEFAULT_SSL_DIRS[method])
     bert = pretrain_kinds.add_parser(
         "bert", help="masked-LM + next-sentence pretraining of a BERT encoder (default: bert_tiny on wiki_sample)"
     )
@@ -71,8 +78,8 @@ def build_parser():
     text = finetune_kinds.add_parser(
         "text", help="text classification on a pretrained BERT encoder (default: Rotten Tomatoes)"
     )
-    text.add_argument("--backbone", help=f"a BERT pretraining run, its pretrainer.keras, or 'scratch' "
-                                         f"(default: {DEFAULT_BERT_DIR})")
+    text.add_argument("--backbone", help="a BERT pretraining run, a .keras or TF Hub export, a checkpoint, "
+                                         f"or 'scratch' (default: {DEFAULT_BERT_DIR})")
     text_freeze = text.add_mutually_exclusive_group()
     text_freeze.add_argument("--freeze", dest="trainable", action="store_false", default=None,
                              help="keep the encoder weights fixed")
@@ -80,12 +87,14 @@ def build_parser():
                              help="fine-tune the encoder weights too (default)")
     _add_config_flags(text, DEFAULT_TEXT_DIR)
 
-    exp = commands.add_parser("export", help="export a trained run for TF Serving, reuse and Keras")
-    exp.add_argument("--model-dir", default=DEFAULT_PRETRAIN_DIR, help=f"the run to export (default: {DEFAULT_PRETRAIN_DIR})")
+    exp = commands.add_parser("export", help="export a trained run for TF Serving, TF Hub, reuse and Keras")
+    exp.add_argument("--model-dir", default=DEFAULT_PRETRAIN_DIR,
+                     help=f"the run to export: CNN, BERT pretraining or fine-tuning (default: {DEFAULT_PRETRAIN_DIR})")
     exp.add_argument("--output", default=DEFAULT_EXPORT_DIR, help=f"base export directory (default: {DEFAULT_EXPORT_DIR})")
     exp.add_argument("--name", help="model name (default: the run directory's name)")
-    exp.add_argument("--format", dest="formats", action="append", choices=("serving", "backbone", "keras"),
-                     help="what to write (repeatable; default: all three)")
+    exp.add_argument("--format", dest="formats", action="append", choices=("serving", "backbone", "hub", "keras"),
+                     help="what to write (repeatable; default: every format the model has: serving, backbone, "
+                          "keras for images; serving, hub, keras for text classifiers; hub, keras for BERT runs)")
     exp.add_argument("--version", type=int, help="version number (default: the next free one)")
     exp.add_argument("--overwrite", action="store_true", help="replace an existing --version")
     exp.add_argument("--cut", help="the layer where the exported backbone ends (default: the model's cut)")
@@ -95,6 +104,15 @@ def build_parser():
                     help=f"run directory, .keras file or serving export (default: {DEFAULT_FINETUNE_DIR})")
     ev.add_argument("--data", help="data set name (default: the run's evaluation data, else mnist_5k)")
     ev.add_argument("--split", default=None, help="split to evaluate (default: the run's eval split, else test)")
+
+    pr = commands.add_parser("predict", help="classify raw text with a text classifier export or run")
+    pr.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify (none: one per line from stdin)")
+    pr.add_argument("--model", default=DEFAULT_TEXT_EXPORT,
+                    help=f"a text classifier's serving or .keras export, or a finetune text run "
+                         f"(default: {DEFAULT_TEXT_EXPORT}, the quickstart's export)")
+    pr.add_argument("--second", action="append", metavar="TEXT",
+                    help="pair models: the second text of each pair, in order (repeatable)")
+    pr.add_argument("--json", action="store_true", help="print one JSON object per text")
 
     quick = commands.add_parser("quickstart", help="the whole path on bundled real data, no arguments needed")
     quick.add_argument("--stage", action="append", choices=("cnn", "bert"), help="run only this stage (repeatable)")
@@ -118,6 +136,8 @@ def _dispatch(args):
 
     if args.command == "pretrain" and args.kind == "bert":
         return _pretrain_bert(args)
+    if args.command == "pretrain" and args.kind in DEFAULT_SSL_DIRS:
+        return _pretrain_ssl(args)
     if args.command == "pretrain":
         from kerapre.workflows.pretrain_cnn import pretrain_cnn
 
@@ -150,6 +170,8 @@ def _dispatch(args):
         return _export(args)
     if args.command == "evaluate":
         return _evaluate(args)
+    if args.command == "predict":
+        return _predict(args)
     if args.command == "quickstart":
         from kerapre.workflows.quickstart import STAGES, quickstart
 
@@ -172,6 +194,21 @@ def _pretrain_bert(args):
     pretrain_bert(config, model_dir=args.model_dir)
     what = config.model.init or config.model.preset
     print(f"pretrained {what} on {config.data.corpus}; run in {args.model_dir}")
+    return 0
+
+
+def _pretrain_ssl(args):
+    from kerapre import config as cfg
+    from kerapre.workflows.pretrain_ssl import pretrain_ssl
+
+    # The sub-command names the method, whatever --config or --set say.
+    config = cfg.load_config(cfg.SSLPretrainConfig, args.config, [*args.overrides, f"method={args.kind}"])
+    run = pretrain_ssl(config, model_dir=args.model_dir)
+    losses = run.history["loss"]
+    loss = f"{losses[0]:.4f} -> {losses[-1]:.4f}" if len(losses) > 1 else f"{losses[0]:.4f}"
+    print(f"pretrained {config.model.preset} with {config.method} on {run.images} unlabelled images of "
+          f"{config.data.name}[{config.data.split}]: loss {loss}; run in {args.model_dir}")
+    print(f"next: kerapre export --model-dir {args.model_dir} --format backbone --format keras")
     return 0
 
 
@@ -222,31 +259,80 @@ def _default_backbone():
 
 def _export(args):
     from kerapre.export import export, holds_saved_model
-    from kerapre.workflows.finetune_image import load_run_model, run_label_names
 
     if not os.path.isdir(args.model_dir):
         raise KerapreError(f"run directory {args.model_dir} does not exist: pass --model-dir of a training run")
-    model = load_run_model(args.model_dir)
+    model, options = _exportable(args.model_dir)
     name = args.name or os.path.basename(os.path.normpath(args.model_dir))
     formats = args.formats
-    if not formats:
-        formats = ["serving", "backbone", "keras"]
-        if holds_saved_model(model):
-            formats.remove("keras")
-            print("note: no .keras export for a model on a SavedModel backbone (it would need safe_mode=False)")
+    if not formats and holds_saved_model(model):
+        from kerapre.export import KIND_FORMATS, model_kind
+
+        formats = [fmt for fmt in KIND_FORMATS[model_kind(model)] if fmt != "keras"]
+        print("note: no .keras export for a model on a SavedModel backbone (it would need safe_mode=False)")
     paths = export(
         model,
         name,
-        formats=tuple(formats),
+        formats=tuple(formats) if formats else None,
         base_dir=args.output,
         version=args.version,
         overwrite=args.overwrite,
-        label_names=run_label_names(args.model_dir),
         cut=args.cut,
-        metadata={"run": os.path.abspath(args.model_dir)},
+        **options,
     )
     for fmt, path in paths.items():
         print(f"{fmt:9s} {path}")
+    return 0
+
+
+def _exportable(model_dir):
+    """The model of a run and the ``export`` keyword arguments that go with it."""
+    import json
+
+    record = {}
+    if os.path.exists(os.path.join(model_dir, "run.json")):
+        with open(os.path.join(model_dir, "run.json"), encoding="utf-8") as f:
+            record = json.load(f)
+    provenance = {"run": os.path.abspath(model_dir)}
+    for key in ("task", "data", "data_license", "data_homepage", "corpus", "backbone", "trainable",
+                "train_examples", "validation_accuracy", "test_accuracy", "test_majority_rate"):
+        if record.get(key) is not None:
+            provenance[key] = record[key]
+    if record.get("task") == "finetune_text":
+        from kerapre.workflows.finetune_text import load_text_run
+
+        model, preprocessor, record = load_text_run(model_dir)
+        return model, {"preprocessor": preprocessor, "label_names": record.get("label_names"),
+                       "metadata": provenance}
+    if record.get("task") == "bert_pretrain":
+        import keras
+
+        from kerapre.data.text_preprocessor import BertTextPreprocessor
+        from kerapre.workflows.pretrain_bert import PRETRAINER_FILE
+
+        pretrainer = keras.saving.load_model(os.path.join(model_dir, PRETRAINER_FILE), compile=False)
+        data = record.get("config", {}).get("data", {})
+        preprocessor = BertTextPreprocessor(os.path.join(model_dir, "vocab.txt"),
+                                            sequence_length=data.get("seq_length", 128),
+                                            lowercase=data.get("lowercase", True))
+        return pretrainer, {"preprocessor": preprocessor, "metadata": provenance}
+    from kerapre.workflows.finetune_image import load_run_model, run_label_names
+
+    return load_run_model(model_dir), {"label_names": run_label_names(model_dir), "metadata": provenance}
+
+
+def _predict(args):
+    import json
+
+    from kerapre.workflows.predict import predict_text
+
+    texts = args.texts or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    for result in predict_text(args.model, texts, second=args.second):
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False))
+        else:
+            confidence = result["probabilities"][result["label"]]
+            print(f"{result['label']}\t{confidence:.4f}\t{result['text']}")
     return 0
 
 

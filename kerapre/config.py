@@ -132,6 +132,116 @@ class CNNPretrainConfig:
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
 
 
+SSL_METHODS = ("simclr", "rotation")
+
+
+@dataclasses.dataclass
+class SSLDataConfig:
+    """The unlabelled images of self-supervised pretraining: labels are never read.
+
+    Args:
+        name: a kerapre data set (``fashion_mnist_local``, ``mnist_5k``) or any TFDS set with
+            an image feature.
+        split: the split to pretrain on (TFDS syntax, slicing allowed).
+        batch_size: images per replica; each replica contrasts only its own images.
+        data_dir: where TFDS keeps prepared data (as for ``DataConfig``).
+        limit: use only the first ``limit`` images (for smoke runs).
+        exclude: ``name:split`` entries never to pretrain on, e.g. the images a later
+            evaluation tests on; any slice of an excluded split (or ``all``) is refused too.
+    """
+
+    name: str = "fashion_mnist_local"
+    split: str = "train"
+    batch_size: int = 128
+    data_dir: typing.Optional[str] = None
+    limit: typing.Optional[int] = None
+    exclude: typing.List[str] = dataclasses.field(default_factory=lambda: ["mnist_5k:test"])
+
+    def validate(self):
+        _check(self.batch_size > 1, "data.batch_size must be at least 2 (an image needs others to contrast with)")
+        _check(self.limit is None or self.limit > 0, "data.limit must be positive or null")
+        for entry in self.exclude:
+            _check(entry.count(":") == 1, f"data.exclude entry {entry!r} is not name:split (e.g. mnist_5k:test)")
+        splits = {part.split("[")[0].strip() for part in self.split.split("+")}
+        for entry in self.exclude:
+            name, split = entry.split(":")
+            _check(
+                self.name != name or not (splits & {split, "all"}),
+                f"data.split {self.split!r} of {self.name} is excluded as an unlabelled source "
+                f"(data.exclude has {entry}: images an evaluation tests on): pretrain on another split, e.g. train",
+            )
+
+
+@dataclasses.dataclass
+class SSLModelConfig(ModelConfig):
+    """The backbone and the self-supervised head.
+
+    Args:
+        preset: a CNN preset (``cnn_mnist``, ``cnn_cifar``).
+        cut: the layer where the backbone ends (as for ``ModelConfig``).
+        projection_dim: width of the SimCLR projection head.
+        temperature: the NT-Xent temperature of SimCLR.
+        head_units: hidden units of the rotation head (0: linear).
+        rotations: ``random`` (one rotation per image) or ``all`` (all four per image).
+    """
+
+    projection_dim: int = 128
+    temperature: float = 0.1
+    head_units: int = 128
+    rotations: str = "random"
+
+    def validate(self):
+        super().validate()
+        _check(self.projection_dim > 0, "model.projection_dim must be positive")
+        _check(self.temperature > 0, "model.temperature must be positive")
+        _check(self.head_units >= 0, "model.head_units must be >= 0")
+        _check(self.rotations in ("random", "all"), "model.rotations must be random or all")
+
+
+@dataclasses.dataclass
+class AugmentConfig:
+    """How SimCLR draws two views of an image (see ``kerapre.tasks.contrastive.simclr_augmenter``).
+
+    Args:
+        crop_area: smallest fraction of the image area a random crop keeps (1: no crop).
+        translation: largest random shift, as a fraction of the image size.
+        noise: standard deviation of Gaussian noise on a 0-1 pixel scale.
+        contrast: random contrast factor range, ``[1 - contrast, 1 + contrast]``.
+        flip: random left-right flips (off: they change digits).
+    """
+
+    crop_area: float = 0.5
+    translation: float = 0.15
+    noise: float = 0.05
+    contrast: float = 0.4
+    flip: bool = False
+
+    def validate(self):
+        _check(0 < self.crop_area <= 1, "augment.crop_area must be in (0, 1]")
+        _check(0 <= self.translation < 1, "augment.translation must be in [0, 1)")
+        _check(0 <= self.noise <= 1, "augment.noise must be in [0, 1]")
+        _check(0 <= self.contrast < 1, "augment.contrast must be in [0, 1)")
+
+
+@dataclasses.dataclass
+class SSLPretrainConfig:
+    """Self-supervised pretraining of a CNN backbone on unlabelled images.
+
+    Args:
+        method: ``simclr`` (contrastive, two augmented views) or ``rotation`` (predict
+            0/90/180/270 degrees).
+    """
+
+    method: str = "simclr"
+    data: SSLDataConfig = dataclasses.field(default_factory=SSLDataConfig)
+    model: SSLModelConfig = dataclasses.field(default_factory=SSLModelConfig)
+    augment: AugmentConfig = dataclasses.field(default_factory=AugmentConfig)
+    train: TrainConfig = dataclasses.field(default_factory=lambda: TrainConfig(epochs=5))
+
+    def validate(self):
+        _check(self.method in SSL_METHODS, f"method must be one of {SSL_METHODS}, got {self.method!r}")
+
+
 @dataclasses.dataclass
 class HeadConfig:
     """The new head put on a reloaded backbone.
@@ -355,15 +465,44 @@ class QuickstartCNNConfig:
 @dataclasses.dataclass
 class QuickstartBertConfig:
     """The quickstart's BERT stage: pretrain ``bert_tiny`` on ``wiki_sample`` and report
-    held-out masked-LM and next-sentence accuracy before and after.
+    held-out masked-LM and next-sentence accuracy before and after; then fine-tune it on
+    Rotten Tomatoes (frozen and trainable) and from scratch with the same budget, pick the
+    best on the validation split, export it for TF Serving and answer ``examples`` through
+    the exported ``serving_default``.
 
     Args:
         pretrain: the pretraining run.
+        finetune: the fine-tuning runs (``backbone`` and ``trainable`` are set per method;
+            a null ``train.learning_rate`` takes each method's default).
+        methods: any of ``scratch``, ``frozen``, ``trainable`` (empty: pretraining only).
+        seeds: one fine-tuning run per method and seed.
+        export_name: the name the chosen classifier is exported under.
+        examples: sentences answered through the exported ``serving_default``.
     """
 
     pretrain: BertPretrainConfig = dataclasses.field(
         default_factory=lambda: BertPretrainConfig(train=BertTrainConfig(steps=2000, verbose=2))
     )
+    finetune: "FinetuneTextConfig" = dataclasses.field(
+        default_factory=lambda: FinetuneTextConfig(
+            data=TextDataConfig(seq_length=64), train=TextTrainConfig(epochs=2, verbose=2)
+        )
+    )
+    methods: typing.List[str] = dataclasses.field(default_factory=lambda: ["scratch", "frozen", "trainable"])
+    seeds: typing.List[int] = dataclasses.field(default_factory=lambda: [0])
+    export_name: str = "rotten_tomatoes"
+    examples: typing.List[str] = dataclasses.field(
+        default_factory=lambda: [
+            "A gripping, beautifully acted story that stays with you long after the credits.",
+            "Dull, overlong and predictable: the jokes fall flat and the plot goes nowhere.",
+        ]
+    )
+
+    def validate(self):
+        known = ("scratch", "frozen", "trainable")
+        _check(set(self.methods) <= set(known), f"bert.methods must be a list drawn from {known}")
+        _check(not self.methods or bool(self.seeds), "bert.seeds must list at least one seed")
+        _check(bool(self.examples), "bert.examples must list at least one sentence")
 
 
 @dataclasses.dataclass
@@ -446,9 +585,10 @@ class TextTrainConfig:
 
     Args:
         epochs: passes over the training split.
-        learning_rate: peak learning rate; null picks 5e-5 for a trainable pretrained
-            encoder (BERT's fine-tuning range), 1e-3 for a frozen one (only the head
-            learns) and 1e-4 for one trained from scratch.
+        learning_rate: peak learning rate; null picks the rate chosen on Rotten Tomatoes
+            validation for bert_tiny: 3e-4 for a trainable encoder, pretrained or from
+            scratch, and 1e-3 for a frozen one (only the head learns); a trainable encoder
+            of hidden size 512 or more gets BERT's fine-tuning rate, 5e-5.
         warmup_fraction: share of the steps spent warming up before the linear decay to 0.
         optimizer: ``adamw`` (default), ``adam`` or ``sgd``.
         weight_decay: AdamW's decoupled weight decay (not on LayerNorm or biases).
@@ -487,9 +627,11 @@ class FinetuneTextConfig:
     """Fine-tuning a BERT encoder (pretrained, or built from scratch) to classify text.
 
     Args:
-        backbone: a kerapre BERT pretraining run directory, its ``pretrainer.keras``, or
-            ``scratch`` to build ``model.preset`` with fresh weights (then ``data.vocab``
-            is required).
+        backbone: where the pretrained encoder comes from: a kerapre BERT pretraining run
+            directory (or its checkpoint ``.weights.h5``), a ``.keras`` export, a TF Hub
+            export, a ``finetune text`` run, a keras-hub preset directory (anything
+            ``load_encoder`` takes), or ``scratch`` to build ``model.preset`` with fresh
+            weights (then ``data.vocab`` is required).
         trainable: fine-tune the encoder weights too (``false`` freezes them: only the
             head trains).
         labels_per_class: keep only this many labelled training examples per class

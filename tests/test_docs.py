@@ -106,7 +106,8 @@ def test_pretrain_bert_flags_are_documented_with_the_keys_they_set(cli_doc):
     assert shortcuts == 5, "pretrain bert's shortcut flags changed: update this test and docs/cli.md"
 
 
-@pytest.mark.parametrize("cls", [cfg.CNNPretrainConfig, cfg.FinetuneConfig, cfg.BertPretrainConfig, cfg.FinetuneTextConfig])
+@pytest.mark.parametrize("cls", [cfg.CNNPretrainConfig, cfg.SSLPretrainConfig, cfg.FinetuneConfig, cfg.BertPretrainConfig,
+                                 cfg.FinetuneTextConfig])
 def test_every_config_key_and_default_is_documented(cli_doc, cls):
     section = _sections(cli_doc, "###").get(f"`{cls.__name__}` keys")
     assert section, f"docs/cli.md has no '### `{cls.__name__}` keys' section"

@@ -123,7 +123,7 @@ def test_bad_input_fails_before_anything_is_written(pretrain_run, tmp_path):
 
     with pytest.raises(DataError, match=r"backbone .*missing does not exist: pass a BERT pretraining run"):
         run(f"backbone={tmp_path}/missing")
-    with pytest.raises(DataError, match="holds no pretrainer.keras"):
+    with pytest.raises(DataError, match="holds no BERT encoder"):
         run(f"backbone={tmp_path}")
     short = str(tmp_path / "short_vocab.txt")
     write_vocabulary(load_vocabulary(pretrain_run)[:-3], short)

@@ -116,3 +116,41 @@ def test_bert_notebook_runs_top_to_bottom(tmp_path, monkeypatch, kernel_of_this_
     assert record["config"]["train"]["steps"] == 10 and record["vocab_size"] == 1000
     assert record["held_out_after"]["loss"] < record["held_out_before"]["loss"]
     assert seconds < 110, f"the SMALL notebook took {seconds:.0f} s: keep it well under 2 minutes"
+
+
+def test_bert_finetune_notebook_runs_top_to_bottom(tmp_path, monkeypatch, kernel_of_this_python):
+    notebook, work_dir, seconds = _execute("bert_finetune_export.ipynb", tmp_path, monkeypatch,
+                                           kernel_of_this_python)
+
+    text = _outputs_text(notebook)
+    assert "SMALL" in text  # the tiny settings were really used
+    assert "10 steps on wiki_sample, 1,000-token vocabulary" in text
+    for split, rate in (("train", "0.578"), ("validation", "0.580"), ("test", "0.576")):
+        assert f"{split:10s}" in text and f"majority rate {rate}" in text, split
+    assert "pieces      ['[CLS]'" in text and "segment_ids [0, " in text  # the sentence pair
+    assert "256 training examples, 8 steps, peak learning rate 5e-05" in text  # the hand-made fit
+    assert "method     validation     test" in text
+    for method in ("scratch", "frozen", "trainable", "majority"):
+        assert f"\n{method:10s} 0." in text, method
+    assert "frozen encoder weights unchanged bit for bit: True" in text
+    assert "chosen on validation:" in text
+    for signature in ("serving_default", "serving_tokenized", "serving_examples"):
+        assert signature in text, signature
+    assert text.count("predicted ") >= 2  # serving_default answered both sentences
+    assert "'label': " in text  # predict_text answered
+    assert "serving_default, 32 sentence(s):" in text
+    assert "the vocabulary of section 1: True" in text  # the TF Hub encoder, reloaded into Keras 3
+    assert "tf_keras logits" in text
+    assert any(
+        "image/png" in output.get("data", {}) for cell in notebook.cells for output in cell.get("outputs", [])
+    ), "the validation accuracy chart was not drawn"
+    root = work_dir / "kerapre_finetune_notebook"
+    for method in ("scratch", "frozen", "trainable"):
+        record = json.loads((root / "finetune" / method / "run.json").read_text())
+        assert record["train_examples"] == 256 and record["seq_length"] == 32, method
+    exports = root / "saved_models"
+    for name in ("rotten_tomatoes/1/saved_model.pb", "rotten_tomatoes/1/assets.extra/kerapre.json",
+                 "rotten_tomatoes-hub/1/encoder/saved_model.pb", "rotten_tomatoes-hub/1/preprocessor/saved_model.pb",
+                 "rotten_tomatoes-keras/1/model.keras"):
+        assert (exports / name).exists(), name
+    assert seconds < 110, f"the SMALL notebook took {seconds:.0f} s: keep it well under 2 minutes"

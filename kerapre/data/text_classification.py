@@ -42,6 +42,8 @@ class TextDatasetInfo:
         label_counts: ``{split: [examples of each class]}`` of the labelled splits.
         majority_rates: ``{split: accuracy of always predicting the split's most frequent
             class}``, the baseline a classifier must beat.
+        license: the data's licence, as its TFDS builder states it (goes into exports).
+        homepage: where the data comes from.
 
     Examples:
 
@@ -57,6 +59,8 @@ class TextDatasetInfo:
     split_sizes: dict
     label_counts: dict
     majority_rates: dict
+    license: str = ""
+    homepage: str = ""
 
 
 def load_text_classification(name, split, data_dir=None):
@@ -135,6 +139,8 @@ def text_dataset_info(name, data_dir=None):
         split_sizes=splits,
         label_counts=counts,
         majority_rates={split: max(c) / sum(c) for split, c in counts.items() if sum(c)},
+        license=getattr(builder.info.redistribution_info, "license", "") or "",
+        homepage=builder.info.homepage or "",
     )
 
 

@@ -25,9 +25,17 @@ from kerapre.export.layout import (
 from kerapre.export.reload import SavedModelLayer, load_backbone
 from kerapre.export.serving import write_image_serving
 
-FORMATS = ("serving", "backbone", "keras")
+FORMATS = ("serving", "backbone", "hub", "keras")
 DEFAULT_BASE_DIR = "saved_models"
-_SUFFIX = {"serving": "", "backbone": "-backbone", "keras": "-keras"}
+_SUFFIX = {"serving": "", "backbone": "-backbone", "hub": "-hub", "keras": "-keras"}
+# What each kind of model can be exported as, and what `export` writes by default.
+KIND_FORMATS = {
+    "image": ("serving", "backbone", "keras"),
+    "text_classifier": ("serving", "hub", "keras"),
+    "bert": ("hub", "keras"),
+    "self_supervised": ("backbone", "keras"),  # its outputs are a pretext task's: nothing to serve
+}
+_IMAGE_KINDS = ("image", "self_supervised")
 
 
 def holds_saved_model(model):
@@ -41,48 +49,105 @@ def export_dirs(name, base_dir=DEFAULT_BASE_DIR):
     return {fmt: os.path.join(base_dir, name + suffix) for fmt, suffix in _SUFFIX.items()}
 
 
+def model_kind(model):
+    """``image``, ``self_supervised`` (a SimCLR or rotation pretrainer), ``text_classifier``
+    (a ``TextClassifier``) or ``bert`` (a ``BertPretrainer`` or ``BertEncoder``): which
+    formats and inputs an export of ``model`` has."""
+    from kerapre.models.bert import BertEncoder
+    from kerapre.tasks.bert_pretrainer import BertPretrainer
+    from kerapre.tasks.contrastive import ContrastivePretrainer
+    from kerapre.tasks.rotation import RotationPretrainer
+    from kerapre.tasks.text_classifier import TextClassifier
+
+    if isinstance(model, TextClassifier):
+        return "text_classifier"
+    if isinstance(model, (BertPretrainer, BertEncoder)):
+        return "bert"
+    if isinstance(model, (ContrastivePretrainer, RotationPretrainer)):
+        return "self_supervised"
+    return "image"
+
+
 def export(
     model,
     name,
     *,
-    formats=FORMATS,
+    formats=None,
     base_dir=DEFAULT_BASE_DIR,
     version=None,
     overwrite=False,
     label_names=None,
     cut=None,
+    preprocessor=None,
+    pair=False,
     metadata=None,
 ):
-    """Exports an image classifier in each of ``formats``, all under one version number.
+    """Exports a model in each of ``formats``, all under one version number.
+
+    Image classifiers export as ``serving`` (TF Serving, raw pixels in), ``backbone`` (a
+    reusable SavedModel of the backbone) and ``keras``; SimCLR and rotation pretrainers as
+    ``backbone`` and ``keras``. Text classifiers (``TextClassifier``)
+    export as ``serving`` (TF Serving, raw strings in, tokenised inside the graph), ``hub``
+    (TF Hub encoder + preprocessor SavedModels of its fine-tuned encoder) and ``keras``; BERT
+    pretrainers and encoders as ``hub`` (with the ``.mlm`` sub-object for a pretrainer) and
+    ``keras``. Every version directory is written beside its final place and renamed into
+    it when complete.
 
     Args:
-        model: a Keras model from raw images (0-255) to logits.
+        model: an image classifier (raw images 0-255 → logits), a ``ContrastivePretrainer``
+            or ``RotationPretrainer``, a ``TextClassifier``, a ``BertPretrainer`` or a
+            ``BertEncoder``.
         name: the model name: TF Serving serves ``<base_dir>/<name>/<version>``.
-        formats: any of ``serving``, ``backbone`` and ``keras``.
+        formats: some of ``serving``, ``backbone``, ``hub`` and ``keras`` (default: all
+            that the kind of model has).
         base_dir: the directory holding every model's exports.
         version: an integer version; by default the next one after the highest existing.
         overwrite: replace ``version`` if it exists (otherwise that is an error).
         label_names: the class names, in class-id order.
-        cut: the layer where the backbone ends (default: the model's own cut).
+        cut: image models: the layer where the backbone ends (default: the model's own cut).
+        preprocessor: text models: the ``BertTextPreprocessor`` the model was trained with
+            (its vocabulary, sequence length and casing go into every export).
+        pair: text classifiers: the model classifies sentence pairs.
         metadata: extra JSON-able facts to record (config, data set, licence).
 
     Returns:
-        ``{format: path}`` of what was written.
-    """
-    from kerapre.tasks.image_classifier import extract_backbone
+        ``{format: path}`` of what was written (for ``hub`` the version directory holding
+        ``encoder/`` and ``preprocessor/``).
 
+    Examples:
+
+    ```python
+    kerapre.export(classifier, "rotten_tomatoes", preprocessor=preprocessor, label_names=["rotten", "fresh"])
+    # {"serving": "saved_models/rotten_tomatoes/1", "hub": "saved_models/rotten_tomatoes-hub/1",
+    #  "keras": "saved_models/rotten_tomatoes-keras/1/model.keras"}
+    ```
+    """
+    kind = model_kind(model)
+    formats = tuple(formats or KIND_FORMATS[kind])
     unknown = set(formats) - set(FORMATS)
     if unknown or not formats:
         raise ExportError(f"unknown export format(s) {sorted(unknown)}: choose from {', '.join(FORMATS)}")
-    num_classes = model.output_shape[-1]
-    if label_names is not None and len(label_names) != num_classes:
+    unsupported = [fmt for fmt in formats if fmt not in KIND_FORMATS[kind]]
+    if unsupported:
         raise ExportError(
-            f"{len(label_names)} label names for a model with {num_classes} classes: pass one name per class"
+            f"a {type(model).__name__} has no {'/'.join(unsupported)} export: "
+            f"choose from {', '.join(KIND_FORMATS[kind])}"
         )
+    if kind not in _IMAGE_KINDS and preprocessor is None:
+        raise ExportError(
+            f"exporting a {type(model).__name__} needs its preprocessor: pass "
+            "preprocessor=BertTextPreprocessor(vocab, sequence_length=..., lowercase=...)"
+        )
+    if kind in ("image", "text_classifier"):
+        num_classes = model.output_shape[-1]
+        if label_names is not None and len(label_names) != num_classes:
+            raise ExportError(
+                f"{len(label_names)} label names for a model with {num_classes} classes: pass one name per class"
+            )
     if "keras" in formats and holds_saved_model(model):
         raise ExportError(
             "a model built on a SavedModel backbone cannot be saved as a .keras file that loads with "
-            "safe_mode on: export --format serving/backbone, or fine-tune from the backbone's .keras export"
+            "safe_mode on: export --format serving/backbone/hub, or fine-tune from a .keras export"
         )
     bases = export_dirs(name, base_dir)
     if version is None:
@@ -90,27 +155,68 @@ def export(
     for fmt in formats:
         resolve_version(bases[fmt], version, overwrite)
 
-    cut = cut or getattr(model, "cut", None)
     record = {
         "name": name,
         "version": version,
         "label_names": list(label_names) if label_names else None,
-        "input": {"name": "image", "shape": list(model.input_shape), "dtype": "float32", "range": [0, 255]},
-        "cut": cut,
+        **(_image_facts(model, cut or getattr(model, "cut", None)) if kind in _IMAGE_KINDS else {}),
+        **(_text_facts(preprocessor, pair) if kind not in _IMAGE_KINDS else {}),
         **(metadata or {}),
     }
     written = {}
     for fmt in formats:
         final = os.path.join(bases[fmt], str(version))
         with atomic_directory(final, overwrite=overwrite) as tmp:
-            if fmt == "serving":
-                write_image_serving(model, tmp, record, label_names)
-            elif fmt == "backbone":
-                write_backbone(extract_backbone(model, cut), tmp, record)
-            else:
-                write_keras(model, tmp, record)
+            _write(kind, fmt, model, tmp, record, label_names=label_names, preprocessor=preprocessor, pair=pair)
         written[fmt] = os.path.join(final, KERAS_FILE) if fmt == "keras" else final
     return written
+
+
+def _image_facts(model, cut):
+    return {
+        "input": {"name": "image", "shape": list(model.input_shape), "dtype": "float32", "range": [0, 255]},
+        "cut": cut,
+    }
+
+
+def _text_facts(preprocessor, pair):
+    from kerapre.data.vocab import vocabulary_hash
+
+    return {
+        "pair": pair,
+        "seq_length": preprocessor.sequence_length,
+        "lowercase": preprocessor.lowercase,
+        "vocab_size": preprocessor.vocabulary_size,
+        "vocab_hash": vocabulary_hash(preprocessor.vocabulary),
+    }
+
+
+def _write(kind, fmt, model, directory, record, *, label_names, preprocessor, pair):
+    """Writes one format of one export into the (temporary) ``directory``."""
+    if kind in _IMAGE_KINDS:
+        from kerapre.tasks.image_classifier import extract_backbone
+
+        if fmt == "serving":
+            write_image_serving(model, directory, record, label_names)
+        elif fmt == "backbone":
+            write_backbone(extract_backbone(model, record["cut"]), directory, record)
+        else:
+            write_keras(model, directory, record)
+        return
+    from kerapre.data.vocab import VOCAB_FILENAME, write_vocabulary
+    from kerapre.export.hub import write_hub
+    from kerapre.export.text_serving import write_text_serving
+
+    if fmt == "serving":
+        write_text_serving(model, preprocessor, directory, {**record, "task": "text_classification"},
+                           label_names=label_names, pair=pair)
+    elif fmt == "hub":
+        encoder = model.backbone if kind == "text_classifier" else getattr(model, "encoder", model)
+        write_hub(encoder, preprocessor, directory, mlm_head=getattr(model, "mlm_head", None), metadata=record)
+    else:
+        task = "text_classification" if kind == "text_classifier" else "bert"
+        write_keras(model, directory, {**record, "task": task})
+        write_vocabulary(preprocessor.vocabulary, os.path.join(directory, VOCAB_FILENAME))
 
 
 __all__ = [
@@ -120,6 +226,7 @@ __all__ = [
     "existing_versions",
     "export",
     "export_dirs",
+    "model_kind",
     "holds_saved_model",
     "latest_version_dir",
     "load_backbone",

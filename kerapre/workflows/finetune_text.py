@@ -19,6 +19,8 @@ from kerapre.data.text_preprocessor import BertTextPreprocessor
 from kerapre.data.vocab import VOCAB_FILENAME, load_vocabulary, vocabulary_hash, write_vocabulary
 from kerapre.distribute import get_strategy, global_batch_size, set_precision
 from kerapre.errors import DataError
+from kerapre.export import holds_saved_model
+from kerapre.export.layout import latest_version_dir, read_metadata
 from kerapre.models.bert import BertEncoder
 from kerapre.tasks.bert_pretrainer import BertPretrainer
 from kerapre.tasks.text_classifier import TextClassifier
@@ -28,8 +30,15 @@ from kerapre.workflows.pretrain_cnn import write_run_record
 
 SCRATCH = "scratch"
 MODEL_FILE = "model.keras"
-# Peak learning rates when train.learning_rate is null.
-DEFAULT_LEARNING_RATES = {"trainable": 5e-5, "frozen": 1e-3, "scratch": 1e-4}
+WEIGHTS_FILE = "model.weights.h5"
+RUN_RECORD = "run.json"
+LATEST_CHECKPOINT = "latest.weights.h5"
+# Peak learning rates when train.learning_rate is null, chosen on the Rotten Tomatoes validation
+# split for bert_tiny (benchmarks/text_finetune_sweep.py, docs/bert_finetuning.md). A trainable
+# encoder of hidden size 512 or more (bert_small and up) gets BERT's own fine-tuning rate.
+DEFAULT_LEARNING_RATES = {"trainable": 3e-4, "frozen": 1e-3, "scratch": 3e-4}
+LARGE_ENCODER_LEARNING_RATE = 5e-5
+LARGE_HIDDEN_DIM = 512
 
 
 @dataclasses.dataclass
@@ -67,60 +76,146 @@ class FinetuneTextResult:
 
 
 def load_encoder(path, trainable=True, vocab=None):
-    """Loads a pretrained ``BertEncoder`` and the vocabulary it was trained with.
+    """Loads a pretrained BERT encoder and the vocabulary it was trained with.
 
     Args:
-        path: a kerapre BERT pretraining run directory (its ``pretrainer.keras``), a
-            ``pretrainer.keras`` file, or a keras-hub BERT preset directory.
+        path: any of
+            - a kerapre BERT pretraining run directory (its ``pretrainer.keras``, or its
+              latest training checkpoint ``checkpoints/latest.weights.h5`` if the run
+              was stopped before the end), or such a checkpoint file;
+            - a ``.keras`` file (or ``kerapre export --format keras`` directory) holding a
+              ``BertPretrainer``, a ``BertEncoder`` or a ``TextClassifier`` (its encoder);
+            - a ``kerapre finetune text`` run directory (its classifier's encoder);
+            - a TF Hub export (``saved_models/<name>-hub``, a version of it, or its
+              ``encoder/``), reloaded as a SavedModel layer that trains with AdamW and
+              honours ``training=True``;
+            - a keras-hub BERT preset directory.
         trainable: ``False`` freezes the encoder's weights.
-        vocab: a ``vocab.txt`` to use instead of the one beside the weights.
+        vocab: a ``vocab.txt`` to use instead of the one that comes with the weights.
 
     Returns:
-        ``(encoder, vocabulary)``: the ``BertEncoder`` and its list of tokens.
+        ``(encoder, vocabulary)``: a model with the ``BertEncoder`` inputs and outputs, and
+        its list of tokens.
 
     Raises:
         DataError: if ``path`` does not exist or holds no BERT encoder, the vocabulary is
-            missing, or its size differs from the encoder's ``vocabulary_size``.
+            missing, or its size differs from the encoder's token embeddings.
 
     Examples:
 
     ```python
     encoder, vocab = load_encoder("runs/bert_pretrain", trainable=False)
+    encoder, vocab = load_encoder("saved_models/bert_tiny-hub", trainable=True)
     model = kerapre.tasks.TextClassifier(encoder, num_classes=2)
     ```
     """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise DataError(
-            f"backbone {path} does not exist: pass a BERT pretraining run directory (kerapre.pretrain_bert), "
-            f"its {PRETRAINER_FILE}, or scratch"
+            f"backbone {path} does not exist: pass a BERT pretraining run, a .keras or TF Hub export, "
+            "a training checkpoint, or scratch"
         )
-    if os.path.isdir(path) and os.path.exists(os.path.join(path, "config.json")):
-        encoder = load_encoder_for_init(path)  # a keras-hub preset directory
+    encoder, found_vocab = _load_any_encoder(path)
+    if vocab:
+        tokens = load_vocabulary(vocab)
+    elif found_vocab is not None:
+        tokens = found_vocab
     else:
-        file = os.path.join(path, PRETRAINER_FILE) if os.path.isdir(path) else path
-        if not (os.path.isfile(file) and file.endswith(".keras")):
-            raise DataError(
-                f"{path} holds no {PRETRAINER_FILE}: pass a BERT pretraining run directory or its {PRETRAINER_FILE}"
-            )
-        loaded = keras.saving.load_model(file, compile=False)
-        encoder = loaded.encoder if isinstance(loaded, BertPretrainer) else loaded
-        if not isinstance(encoder, BertEncoder):
-            raise DataError(
-                f"{file} holds a {type(loaded).__name__}, not a BERT encoder: pass a BERT pretraining run's "
-                f"{PRETRAINER_FILE}"
-            )
-    vocab_path = vocab or init_vocabulary_path(path)
-    if not vocab_path:
         raise DataError(f"no {VOCAB_FILENAME} beside {path}: pass the vocabulary the encoder was pretrained with")
-    tokens = load_vocabulary(vocab_path)
-    if len(tokens) != encoder.vocabulary_size:
+    size = _vocabulary_size(encoder)
+    if len(tokens) != size:
         raise DataError(
-            f"vocabulary mismatch: {vocab_path} has {len(tokens)} tokens but the encoder at {path} has "
-            f"{encoder.vocabulary_size} token embeddings: pass the vocab.txt it was pretrained with"
+            f"vocabulary mismatch: {vocab or path} has {len(tokens)} tokens but the encoder at {path} has "
+            f"{size} token embeddings: pass the vocab.txt it was pretrained with"
         )
     encoder.trainable = trainable
     return encoder, tokens
+
+
+def _load_any_encoder(path):
+    """``(encoder, vocabulary or None)`` from any of the places ``load_encoder`` takes."""
+    if path.endswith(".weights.h5"):
+        return _encoder_from_checkpoint(path)
+    if os.path.isdir(path) and os.path.exists(os.path.join(path, "config.json")):
+        return load_encoder_for_init(path), _vocab_beside(path)  # a keras-hub preset directory
+    if _is_hub_export(path):
+        from kerapre.export.hub import load_hub_encoder
+
+        encoder = load_hub_encoder(path, trainable=True)
+        return encoder, encoder.vocabulary
+    if os.path.isdir(path):
+        for name in (PRETRAINER_FILE, MODEL_FILE):
+            if os.path.exists(os.path.join(path, name)):
+                return _encoder_from_keras_file(os.path.join(path, name))
+        if os.path.exists(os.path.join(path, RUN_RECORD)) and os.path.exists(os.path.join(path, WEIGHTS_FILE)):
+            model, _, _ = load_text_run(path)  # a classifier on a SavedModel encoder
+            return model.backbone, load_vocabulary(os.path.join(path, VOCAB_FILENAME))
+        checkpoint = os.path.join(path, "checkpoints", LATEST_CHECKPOINT)
+        if os.path.exists(checkpoint):
+            return _encoder_from_checkpoint(checkpoint)
+        raise DataError(
+            f"{path} holds no BERT encoder ({PRETRAINER_FILE}, {MODEL_FILE}, a TF Hub export or a checkpoint): "
+            "pass a BERT pretraining run, an export or a checkpoint"
+        )
+    if path.endswith(".keras"):
+        return _encoder_from_keras_file(path)
+    raise DataError(f"{path} is not a BERT encoder: pass a run directory, a .keras file, an export or a checkpoint")
+
+
+def _is_hub_export(path):
+    """A TF Hub export: ``<name>-hub`` (its versions), a version, or its ``encoder/``."""
+    if not os.path.isdir(path):
+        return False
+    version = latest_version_dir(path)
+    return os.path.exists(os.path.join(version, "encoder", "saved_model.pb")) or (
+        os.path.exists(os.path.join(version, "saved_model.pb"))
+        and (read_metadata(version) or {}).get("format") == "hub_encoder"
+    )
+
+
+def _encoder_from_keras_file(file):
+    loaded = keras.saving.load_model(file, compile=False)
+    if isinstance(loaded, BertPretrainer):
+        encoder = loaded.encoder
+    elif isinstance(loaded, TextClassifier):
+        encoder = loaded.backbone
+    else:
+        encoder = loaded
+    if not isinstance(encoder, BertEncoder):
+        raise DataError(
+            f"{file} holds a {type(loaded).__name__}, not a BERT encoder: pass a BERT pretraining run's "
+            f"{PRETRAINER_FILE}, a text classifier or an encoder"
+        )
+    return encoder, _vocab_beside(file)
+
+
+def _encoder_from_checkpoint(checkpoint):
+    """The encoder of a pretraining run's weights checkpoint, rebuilt from the run's config."""
+    from kerapre.config import BertPretrainConfig, load_config
+    from kerapre.workflows.pretrain_bert import build_pretrainer
+
+    run_dir = os.path.dirname(os.path.dirname(os.path.abspath(checkpoint)))
+    config_file = os.path.join(run_dir, "config.yaml")
+    if not os.path.exists(config_file):
+        raise DataError(f"no config.yaml in {run_dir}: a checkpoint loads only inside its BERT pretraining run")
+    config = load_config(BertPretrainConfig, config_file)
+    config.model.init = None  # the checkpoint holds every weight
+    tokens = _vocab_beside(run_dir)
+    if tokens is None:
+        raise DataError(f"no {VOCAB_FILENAME} in {run_dir}: a checkpoint needs its run's vocabulary")
+    pretrainer = build_pretrainer(config, len(tokens))
+    pretrainer.load_weights(checkpoint)
+    return pretrainer.encoder, tokens
+
+
+def _vocab_beside(path):
+    vocab_path = init_vocabulary_path(path)
+    return load_vocabulary(vocab_path) if vocab_path else None
+
+
+def _vocabulary_size(encoder):
+    size = getattr(encoder, "vocabulary_size", None)  # a BertEncoder
+    return size if size is not None else len(encoder.vocabulary)  # a TF Hub export's
 
 
 def build_encoder(config):
@@ -137,7 +232,7 @@ def build_encoder(config):
         encoder.trainable = config.trainable
         return encoder, vocab
     encoder, vocab = load_encoder(config.backbone, trainable=config.trainable, vocab=config.data.vocab)
-    if config.data.seq_length > encoder.max_sequence_length:
+    if config.data.seq_length > getattr(encoder, "max_sequence_length", config.data.seq_length):
         raise DataError(
             f"data.seq_length {config.data.seq_length} exceeds the encoder's max_sequence_length "
             f"{encoder.max_sequence_length}: lower data.seq_length"
@@ -145,12 +240,14 @@ def build_encoder(config):
     return encoder, vocab
 
 
-def default_learning_rate(config):
-    """``train.learning_rate``, or the default for how the encoder is trained."""
+def default_learning_rate(config, encoder=None):
+    """``train.learning_rate``, or the default for how (and how big) the encoder is trained."""
     if config.train.learning_rate is not None:
         return config.train.learning_rate
     if not config.trainable:
         return DEFAULT_LEARNING_RATES["frozen"]
+    if (getattr(encoder, "hidden_dim", None) or 0) >= LARGE_HIDDEN_DIM:
+        return LARGE_ENCODER_LEARNING_RATE
     return DEFAULT_LEARNING_RATES[SCRATCH if config.backbone == SCRATCH else "trainable"]
 
 
@@ -202,9 +299,9 @@ def finetune_text(config=None, model_dir=None, log=print):
         pool, _ = split_labelled_texts(pool, config.labels_per_class, info.num_classes, train_config.seed)
     train_examples = _count(pool)
     steps = train_config.epochs * math.ceil(train_examples / batch)
-    learning_rate = default_learning_rate(config)
     with strategy.scope():
         encoder, vocab = build_encoder(config)
+        learning_rate = default_learning_rate(config, encoder)
         model = TextClassifier(encoder, info.num_classes, dropout=config.head.dropout)
         schedule = WarmupLinearDecay(learning_rate, steps, round(steps * train_config.warmup_fraction))
         model.compile(
@@ -246,11 +343,15 @@ def finetune_text(config=None, model_dir=None, log=print):
 
     if model_dir:
         write_vocabulary(vocab, os.path.join(model_dir, VOCAB_FILENAME))
-        model.save(os.path.join(model_dir, MODEL_FILE))
+        model.save_weights(os.path.join(model_dir, WEIGHTS_FILE))
+        if not holds_saved_model(model):  # a SavedModel encoder would need safe_mode=False to load
+            model.save(os.path.join(model_dir, MODEL_FILE))
         write_run_record(
             model_dir,
             task="finetune_text",
             data=data.name,
+            data_license=info.license,
+            data_homepage=info.homepage,
             label_names=list(info.label_names),
             backbone=config.backbone,
             trainable=config.trainable,
@@ -273,6 +374,39 @@ def finetune_text(config=None, model_dir=None, log=print):
         model, preprocessor, model_dir, history, validation_accuracy, validation_loss, test_accuracy, test_loss,
         test_majority, train_examples, learning_rate, seconds,
     )
+
+
+def load_text_run(model_dir):
+    """The classifier, preprocessor and run record of a ``finetune_text`` run directory.
+
+    The classifier comes from ``model.keras``, or, when its encoder was a SavedModel (a
+    TF Hub export), is rebuilt from the run's config and ``model.weights.h5``.
+
+    Returns:
+        ``(model, preprocessor, record)``.
+    """
+    import json
+
+    record_file = os.path.join(model_dir, RUN_RECORD)
+    if not os.path.exists(record_file):
+        raise DataError(f"{model_dir} is not a kerapre run (no {RUN_RECORD}): pass a finetune_text run directory")
+    with open(record_file, encoding="utf-8") as f:
+        record = json.load(f)
+    if record.get("task") != "finetune_text":
+        raise DataError(f"{model_dir} is a {record.get('task')} run, not a finetune_text run")
+    vocab = load_vocabulary(os.path.join(model_dir, VOCAB_FILENAME))
+    keras_file = os.path.join(model_dir, MODEL_FILE)
+    if os.path.exists(keras_file):
+        model = keras.saving.load_model(keras_file)
+    else:
+        from kerapre.config import from_dict
+
+        config = from_dict(FinetuneTextConfig, record["config"])
+        encoder, _ = load_encoder(config.backbone, trainable=config.trainable, vocab=os.path.join(model_dir, VOCAB_FILENAME))
+        model = TextClassifier(encoder, len(record["label_names"]), dropout=config.head.dropout)
+        model.load_weights(os.path.join(model_dir, WEIGHTS_FILE))
+    preprocessor = BertTextPreprocessor(vocab, sequence_length=record["seq_length"], lowercase=record["lowercase"])
+    return model, preprocessor, record
 
 
 def _evaluate(model, ds):

@@ -116,13 +116,14 @@ def verdict(summary):
     return lines
 
 
-def run_bert_stage(config, output_dir="runs/quickstart", log=print):
+def run_bert_stage(config, output_dir="runs/quickstart", export_dir="saved_models", log=print):
     """Pretrains a BERT encoder (``bert_tiny`` on ``wiki_sample`` by default) and reports
     held-out masked-LM and next-sentence accuracy before and after, beside the accuracy of
-    always predicting the most frequent masked token.
+    always predicting the most frequent masked token; then (unless ``config.methods`` is
+    empty) fine-tunes on Rotten Tomatoes with ``run_text_finetuning``.
 
     Returns:
-        The ``BertRunResult``.
+        ``(BertRunResult, fine-tuning summary rows or None)``.
     """
     from kerapre.workflows.pretrain_bert import pretrain_bert
 
@@ -145,7 +146,107 @@ def run_bert_stage(config, output_dir="runs/quickstart", log=print):
         log(f"training pairs after:    MLM {run.train_metrics.get('mlm_accuracy', float('nan')):.4f}, "
             f"NSP {run.train_metrics.get('nsp_accuracy', float('nan')):.4f}; "
             f"{run.sequences_per_second:.0f} sequences/s")
-    return run
+    summary = None
+    if config.methods:
+        summary = run_text_finetuning(config, run.model_dir, stage_dir, export_dir, log)
+    return run, summary
+
+
+def run_text_finetuning(config, pretrain_dir, stage_dir, export_dir="saved_models", log=print):
+    """Fine-tunes the encoder of ``pretrain_dir`` on Rotten Tomatoes, frozen and trainable,
+    and an encoder of the same shape from scratch with the same budget; picks the method
+    with the best mean validation accuracy (its best seed), exports it for TF Serving, TF
+    Hub and Keras, and answers ``config.examples`` through the exported ``serving_default``.
+
+    Writes ``<stage_dir>/finetune/<method>-seed<seed>/`` runs, ``finetune.csv`` (one row per
+    run), ``finetune_summary.csv`` and ``finetune_accuracy.png``.
+
+    Returns:
+        The summary rows (mean ± std of test accuracy per method).
+    """
+    from kerapre.workflows.finetune_text import finetune_text
+    from kerapre.workflows.predict import predict_text
+
+    ft = config.finetune
+    vocab = os.path.join(pretrain_dir, "vocab.txt")
+    rows, results = [], {}
+    for method in config.methods:
+        for seed in config.seeds:
+            run_config = copy.deepcopy(ft)
+            run_config.backbone = SCRATCH if method == SCRATCH else pretrain_dir
+            run_config.trainable = method != "frozen"
+            run_config.model.preset = config.pretrain.model.preset  # scratch: the same shape
+            run_config.data.vocab = vocab
+            run_config.train.seed = seed
+            result = finetune_text(validate(run_config), model_dir=os.path.join(stage_dir, "finetune",
+                                                                                f"{method}-seed{seed}"),
+                                   log=lambda *_: None)
+            results[(method, seed)] = result
+            rows.append({
+                "method": method,
+                "seed": seed,
+                "learning_rate": result.learning_rate,
+                "train_examples": result.train_examples,
+                "validation_accuracy": round(result.validation_accuracy, 4),
+                "test_accuracy": round(result.test_accuracy, 4),
+                "test_majority_rate": round(result.test_majority_rate, 4),
+                "fit_seconds": round(result.seconds, 1),
+            })
+            log(f"[bert] {method:9s} seed {seed}: validation {result.validation_accuracy:.4f}, "
+                f"test {result.test_accuracy:.4f} (lr {result.learning_rate:g}, {result.seconds:.0f} s)")
+
+    summary = summarise(rows)
+    validation = {s["method"]: s["mean"] for s in summarise(rows, value_key="validation_accuracy")}
+    chosen = max(validation, key=validation.get)
+    seed = max(config.seeds, key=lambda sd: results[(chosen, sd)].validation_accuracy)
+    best = results[(chosen, seed)]
+    majority = rows[0]["test_majority_rate"]
+    write_csv(rows, os.path.join(stage_dir, "finetune.csv"))
+    write_csv(
+        [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in s.items() if k != "values"} for s in summary],
+        os.path.join(stage_dir, "finetune_summary.csv"),
+    )
+    bar_chart(
+        summary,
+        os.path.join(stage_dir, "finetune_accuracy.png"),
+        title=(f"Rotten Tomatoes test accuracy, {config.pretrain.model.preset} "
+               f"({ft.train.epochs} epochs; mean ± std over {len(config.seeds)} seed(s))"),
+        baseline=("majority class", majority),
+    )
+    log("")
+    log(format_summary(summary))
+    log(f"{'majority':10s} {majority:>12.4f}   (always 'fresh')")
+    for line in verdict(summary):
+        log(line)
+    log(f"chosen on validation: {chosen} (seed {seed}, validation accuracy {best.validation_accuracy:.4f})")
+
+    paths = export(
+        best.model,
+        config.export_name,
+        base_dir=export_dir,
+        preprocessor=best.preprocessor,
+        label_names=_label_names(best.model_dir),
+        metadata={"task": "finetune_text", "method": chosen, "data": ft.data.name,
+                  "data_license": _run_value(best.model_dir, "data_license"),
+                  "backbone": SCRATCH if chosen == SCRATCH else pretrain_dir,
+                  "validation_accuracy": best.validation_accuracy, "test_accuracy": best.test_accuracy},
+    )
+    log(f"[bert] exported {paths['serving']} (TF Serving), {paths['hub']} (TF Hub), {paths['keras']}")
+    for answer in predict_text(paths["serving"], config.examples):
+        log(f"[bert] serving_default: {answer['label']} ({answer['probabilities'][answer['label']]:.3f}) "
+            f"<- {answer['text']!r}")
+    return summary
+
+
+def _run_value(run_dir, key):
+    import json
+
+    with open(os.path.join(run_dir, "run.json"), encoding="utf-8") as f:
+        return json.load(f).get(key)
+
+
+def _label_names(run_dir):
+    return _run_value(run_dir, "label_names")
 
 
 STAGES = ("cnn", "bert")
@@ -179,7 +280,7 @@ def quickstart(config=None, stages=STAGES, output_dir="runs/quickstart", export_
             log(f"report: {os.path.join(output_dir, 'cnn', 'summary.csv')}, "
                 f"{os.path.join(output_dir, 'cnn', 'accuracy.png')}")
         if stage == "bert":
-            run_bert_stage(config.bert, output_dir, log)
+            run_bert_stage(config.bert, output_dir, export_dir, log)
         times[stage] = time.perf_counter() - start
         log(f"[{stage}] stage took {times[stage] / 60:.1f} min")
     return times
