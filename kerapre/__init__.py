@@ -37,6 +37,8 @@ _LAZY = {
     "finetune_image": ("kerapre.workflows.finetune_image", "finetune_image"),
     "pretrain_bert": ("kerapre.workflows.pretrain_bert", "pretrain_bert"),
     "finetune_text": ("kerapre.workflows.finetune_text", "finetune_text"),
+    "load_encoder": ("kerapre.workflows.finetune_text", "load_encoder"),
+    "predict_text": ("kerapre.workflows.predict", "predict_text"),
 }
 
 

@@ -303,7 +303,7 @@ def _exportable(model_dir):
 
         model, preprocessor, record = load_text_run(model_dir)
         return model, {"preprocessor": preprocessor, "label_names": record.get("label_names"),
-                       "metadata": provenance}
+                       "pair": record.get("pair", False), "metadata": provenance}
     if record.get("task") == "bert_pretrain":
         import keras
 

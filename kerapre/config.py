@@ -485,7 +485,7 @@ class QuickstartBertConfig:
     )
     finetune: "FinetuneTextConfig" = dataclasses.field(
         default_factory=lambda: FinetuneTextConfig(
-            data=TextDataConfig(seq_length=64), train=TextTrainConfig(epochs=2, verbose=2)
+            data=TextDataConfig(seq_length=64), train=TextTrainConfig(epochs=3, verbose=2)
         )
     )
     methods: typing.List[str] = dataclasses.field(default_factory=lambda: ["scratch", "frozen", "trainable"])

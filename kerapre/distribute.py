@@ -14,6 +14,7 @@ batch = kerapre.distribute.global_batch_size(strategy, 64)
 ```
 """
 
+import functools
 import json
 import os
 
@@ -123,6 +124,22 @@ def has_native_bfloat16():
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def keeps_dtype_policy(workflow):
+    """Decorates a workflow that calls :func:`set_precision` so that the caller's global
+    dtype policy is back in place when it returns (or fails): the models it built keep
+    their own policy, and a model the caller builds next is not silently bfloat16."""
+
+    @functools.wraps(workflow)
+    def wrapper(*args, **kwargs):
+        previous = keras.mixed_precision.dtype_policy()
+        try:
+            return workflow(*args, **kwargs)
+        finally:
+            keras.mixed_precision.set_dtype_policy(previous)
+
+    return wrapper
 
 
 def set_precision(precision="auto", strategy=None):

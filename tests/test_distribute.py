@@ -68,3 +68,18 @@ def test_precision_auto_follows_the_hardware():
     assert chosen == ("mixed_bfloat16" if distribute.has_native_bfloat16() else "float32")
     assert keras.mixed_precision.dtype_policy().name == chosen
     assert distribute.set_precision("float32") == "float32"
+
+
+def test_workflows_give_the_callers_dtype_policy_back():
+    @distribute.keeps_dtype_policy
+    def workflow(fail):
+        distribute.set_precision("mixed_bfloat16")
+        if fail:
+            raise ValueError("boom")
+        return keras.mixed_precision.dtype_policy().name
+
+    assert workflow(False) == "mixed_bfloat16"
+    assert keras.mixed_precision.dtype_policy().name == "float32"
+    with pytest.raises(ValueError):
+        workflow(True)
+    assert keras.mixed_precision.dtype_policy().name == "float32"

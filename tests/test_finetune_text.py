@@ -5,18 +5,16 @@ import os
 import subprocess
 import sys
 
-import keras
 import numpy as np
 import pytest
 
 from kerapre.config import FinetuneTextConfig, load_config, save_config
-from kerapre.data import load_text_classification
-from kerapre.data.vocab import learn_vocabulary, load_vocabulary, write_vocabulary
+from kerapre.data.vocab import load_vocabulary, write_vocabulary
 from kerapre.errors import ConfigError, DataError
 from kerapre.models import BertEncoder
-from kerapre.tasks import BertPretrainer, TextClassifier
-from kerapre.training import WarmupLinearDecay
-from kerapre.workflows.finetune_text import finetune_text, load_encoder
+from kerapre.tasks import TextClassifier
+from kerapre.workflows.finetune_text import DEFAULT_LEARNING_RATES, finetune_text, load_encoder
+from helpers import fake_bert_run
 
 TINY = ["data.limit=256", "data.seq_length=32", "data.batch_size=32", "train.epochs=3",
         "train.precision=float32", "train.verbose=0"]
@@ -24,17 +22,7 @@ TINY = ["data.limit=256", "data.seq_length=32", "data.batch_size=32", "train.epo
 
 @pytest.fixture(scope="module")
 def pretrain_run(tmp_path_factory):
-    """A fake BERT pretraining run: a vocab.txt and the pretrainer.keras of a tiny encoder."""
-    run = tmp_path_factory.mktemp("bert_run")
-    texts = [text.decode() for text, _ in
-             load_text_classification("rotten_tomatoes", "train[:1500]").as_numpy_iterator()]
-    learn_vocabulary(texts, 400, output_path=str(run), show_progress=False)
-    encoder = BertEncoder(vocabulary_size=len(load_vocabulary(run)), num_layers=1, num_heads=2, hidden_dim=32,
-                          intermediate_dim=64, max_sequence_length=64, name="bert_tiny")
-    pretrainer = BertPretrainer(encoder)
-    pretrainer.compile(optimizer=keras.optimizers.AdamW(WarmupLinearDecay(1e-3, 10, 1)))
-    pretrainer.save(str(run / "pretrainer.keras"))
-    return str(run)
+    return fake_bert_run(tmp_path_factory.mktemp("bert_run"))
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +99,7 @@ def test_scratch_run_uses_the_configured_vocabulary(pretrain_run):
     run = finetune_text(config, log=lambda *_: None)
     assert isinstance(run.model, TextClassifier) and run.model.backbone.name == "bert_tiny"
     assert run.model.backbone.vocabulary_size == len(load_vocabulary(pretrain_run))
-    assert run.learning_rate == 1e-4 and run.validation_accuracy is None
+    assert run.learning_rate == DEFAULT_LEARNING_RATES["scratch"] and run.validation_accuracy is None
 
 
 def test_bad_input_fails_before_anything_is_written(pretrain_run, tmp_path):

@@ -1,3 +1,4 @@
+import csv
 import glob
 import json
 import os
@@ -153,7 +154,23 @@ def test_quickstart_bert_stage(corpus, in_tmp, capsys):
     argv = ["quickstart", "--stage", "bert", "--set", f"bert.pretrain.data.corpus={corpus}"]
     argv += sum((["--set", o] for o in overrides), [])
     argv += ["--set", "bert.pretrain.data.eval_split=null"]
+    finetune = ["data.limit=64", "data.seq_length=32", "train.epochs=1", "train.verbose=0", "train.precision=float32"]
+    argv += sum((["--set", f"bert.finetune.{o}"] for o in finetune), [])
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
     assert "[bert] stage took" in out and "sequences/s" in out
     assert os.path.exists("runs/quickstart/bert/pretrain/pretrainer.keras")
+    # Fine-tuned three ways, chosen on validation, exported, answered through serving_default.
+    with open("runs/quickstart/bert/finetune.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["method"] for r in rows] == ["scratch", "frozen", "trainable"]
+    assert all(0 <= float(r["test_accuracy"]) <= 1 and float(r["test_majority_rate"]) > 0.5 for r in rows)
+    assert "with one seed, no spread to judge it by" in out
+    chosen = out.split("chosen on validation: ")[1].split()[0]
+    best = max(rows, key=lambda r: float(r["validation_accuracy"]))
+    assert float(best["validation_accuracy"]) == max(float(r["validation_accuracy"]) for r in rows if r["method"] == chosen)
+    assert os.path.exists("runs/quickstart/bert/finetune_accuracy.png")
+    assert os.path.exists("saved_models/rotten_tomatoes/1/saved_model.pb")
+    assert os.path.exists("saved_models/rotten_tomatoes-hub/1/encoder/saved_model.pb")
+    answers = [line for line in out.splitlines() if line.startswith("[bert] serving_default: ")]
+    assert len(answers) == 2 and all(a.split()[2] in ("fresh", "rotten") for a in answers)

@@ -137,7 +137,7 @@ def test_a_fine_tuned_classifier_re_exports_with_its_metadata(classifier_run, tm
     assert record["vocab_hash"] == vocabulary_hash(result.preprocessor.vocabulary)
     assert record["kerapre_version"] == kerapre.__version__
     assert (record["data"], record["data_license"]) == ("rotten_tomatoes", "research use")
-    assert record["seq_length"] == 32 and record["pair"] is False
+    assert record["sequence_length"] == 32 and record["pair"] is False
 
     expected = keras.ops.convert_to_numpy(keras.ops.softmax(result.model(result.preprocessor(TEXTS))))
     for source in (paths["serving"], os.path.dirname(paths["serving"]), paths["keras"],
@@ -146,6 +146,8 @@ def test_a_fine_tuned_classifier_re_exports_with_its_metadata(classifier_run, tm
         got = np.array([[a["probabilities"]["rotten"], a["probabilities"]["fresh"]] for a in answers])
         np.testing.assert_allclose(got, expected, atol=1e-5, err_msg=source)
         assert [a["label"] for a in answers] == [["rotten", "fresh"][i] for i in expected.argmax(-1)]
+    with pytest.raises(DataError, match="is a TF Serving export .* reload the encoder from the same model's hub"):
+        load_encoder(paths["serving"])
     # Its fine-tuned encoder, reloaded from the TF Hub export, is the classifier's.
     encoder, _ = load_encoder(paths["hub"])
     inputs = result.preprocessor(TEXTS)

@@ -2,7 +2,9 @@
 
 The local set (``rotten_tomatoes``) and online TFDS sets (``glue/sst2``, ``imdb_reviews``,
 or any TFDS set whose supervised keys are a text and a class label) load through the
-same call and yield the same ``(text string, label int64)`` elements.
+same call and yield the same ``(text string, label int64)`` elements. The GLUE
+sentence-pair sets (``glue/mrpc``, ``glue/rte``, ``glue/qqp``, ``glue/mnli``, ...) yield
+``((first string, second string), label int64)``.
 """
 
 import dataclasses
@@ -25,8 +27,20 @@ TEXT_LABEL_KEYS = {
     "glue/sst2": ("sentence", "label"),
     "imdb_reviews": ("text", "label"),
 }
+# (first text feature, second text feature, label feature) of the sentence-pair sets kerapre
+# knows.
+TEXT_PAIR_KEYS = {
+    "glue/mrpc": ("sentence1", "sentence2", "label"),
+    "glue/rte": ("sentence1", "sentence2", "label"),
+    "glue/wnli": ("sentence1", "sentence2", "label"),
+    "glue/qqp": ("question1", "question2", "label"),
+    "glue/qnli": ("question", "sentence", "label"),
+    "glue/mnli": ("premise", "hypothesis", "label"),
+    "glue/mnli_matched": ("premise", "hypothesis", "label"),
+    "glue/mnli_mismatched": ("premise", "hypothesis", "label"),
+}
 # Splits whose examples all have label -1 (no label).
-UNLABELLED_SPLITS = {"glue": ("test",), "imdb_reviews": ("unsupervised",)}
+UNLABELLED_SPLITS = {"glue": ("test", "test_matched", "test_mismatched"), "imdb_reviews": ("unsupervised",)}
 _LABEL_BATCH = 8192
 
 
@@ -44,6 +58,7 @@ class TextDatasetInfo:
             class}``, the baseline a classifier must beat.
         license: the data's licence, as its TFDS builder states it (goes into exports).
         homepage: where the data comes from.
+        pair: each example is a sentence pair ``((first, second), label)``.
 
     Examples:
 
@@ -61,6 +76,7 @@ class TextDatasetInfo:
     majority_rates: dict
     license: str = ""
     homepage: str = ""
+    pair: bool = False
 
 
 def load_text_classification(name, split, data_dir=None):
@@ -70,18 +86,21 @@ def load_text_classification(name, split, data_dir=None):
     ``kerapre.data.builders.rotten_tomatoes``) the first time it is used, then read from
     ``data_dir``. Any other name is a TFDS set, downloaded by TFDS on first use:
     ``glue/sst2`` (its ``sentence``), ``imdb_reviews``, or any set whose supervised keys
-    are a text and a class label. Elements come in a fixed order (files are not
-    shuffled).
+    are a text and a class label. The sentence-pair sets of ``TEXT_PAIR_KEYS``
+    (``glue/mrpc``, ``glue/rte``, ``glue/qqp``, ``glue/mnli``, ...; see
+    ``is_pair_dataset``) yield ``((first, second), label)``. Elements come in a fixed
+    order (files are not shuffled).
 
     Args:
-        name: ``rotten_tomatoes``, ``glue/sst2``, ``imdb_reviews`` or another TFDS text
-            classification set.
+        name: ``rotten_tomatoes``, ``glue/sst2``, ``imdb_reviews``, a GLUE sentence-pair
+            set or another TFDS text classification set.
         split: a TFDS split, slicing allowed: ``"train"``, ``"validation[:50%]"``.
         data_dir: where prepared sets live. Defaults to ``default_data_dir()`` for the
             local set and to TFDS's own default for online ones.
 
     Returns:
-        A ``tf.data.Dataset`` of ``(text string [], label int64 [])``.
+        A ``tf.data.Dataset`` of ``(text string [], label int64 [])``, or for a pair set
+        of ``((first string [], second string []), label int64 [])``.
 
     Raises:
         DataError: if the set is unknown, is not text with class labels, has no such
@@ -92,13 +111,31 @@ def load_text_classification(name, split, data_dir=None):
     ```python
     ds = load_text_classification("rotten_tomatoes", "train")
     text, label = next(iter(ds))  # b"...", 1
+    (first, second), label = next(iter(load_text_classification("glue/mrpc", "validation")))
     ```
     """
-    builder, text_key, label_key = _builder(name, data_dir)
+    builder, text_keys, label_key = _builder(name, data_dir)
     _check_labelled(name, split)
     _prepare(builder)
     ds = read_split(builder, name, split)
-    return ds.map(lambda example: (example[text_key], tf.cast(example[label_key], tf.int64)))
+
+    def texts_and_label(example):
+        texts = tuple(example[key] for key in text_keys)
+        return texts if len(texts) == 2 else texts[0], tf.cast(example[label_key], tf.int64)
+
+    return ds.map(texts_and_label)
+
+
+def is_pair_dataset(name):
+    """Whether ``name`` is a sentence-pair set, whose elements are ``((first, second), label)``.
+
+    Examples:
+
+    ```python
+    is_pair_dataset("glue/mrpc"), is_pair_dataset("glue/sst2")  # True, False
+    ```
+    """
+    return name.split(":")[0] in TEXT_PAIR_KEYS
 
 
 def text_dataset_info(name, data_dir=None):
@@ -123,9 +160,10 @@ def text_dataset_info(name, data_dir=None):
     ```python
     info = text_dataset_info("rotten_tomatoes")
     info.num_classes, info.split_sizes["train"]  # 2, 10242
+    text_dataset_info("glue/mnli").pair  # True
     ```
     """
-    builder, _, label_key = _builder(name, data_dir)
+    builder, text_keys, label_key = _builder(name, data_dir)
     _prepare(builder)
     label_feature = builder.info.features[label_key]
     splits = {split: info.num_examples for split, info in builder.info.splits.items()}
@@ -141,6 +179,7 @@ def text_dataset_info(name, data_dir=None):
         majority_rates={split: max(c) / sum(c) for split, c in counts.items() if sum(c)},
         license=getattr(builder.info.redistribution_info, "license", "") or "",
         homepage=builder.info.homepage or "",
+        pair=len(text_keys) == 2,
     )
 
 
@@ -148,7 +187,8 @@ def majority_class_rate(ds):
     """The accuracy of always predicting the most frequent label of ``ds``.
 
     Args:
-        ds: unbatched ``(text, label)`` pairs; labels below 0 (unlabelled) are ignored.
+        ds: unbatched ``(text, label)`` (or ``((first, second), label)``) elements; labels
+            below 0 (unlabelled) are ignored.
 
     Returns:
         A float in ``(0, 1]``, or ``nan`` if ``ds`` has no labelled example.
@@ -170,13 +210,14 @@ def split_labelled_texts(ds, labels_per_class, num_classes, seed):
     ``kerapre.data.split_labelled_pool`` over images).
 
     Args:
-        ds: ``(text, label)`` pairs in a fixed order, as from ``load_text_classification``.
+        ds: ``(text, label)`` (or ``((first, second), label)``) elements in a fixed order, as
+            from ``load_text_classification``.
         labels_per_class: how many examples to keep of each class.
         num_classes: number of classes.
         seed: picks the subset.
 
     Returns:
-        ``(labelled, rest)``, two ``tf.data.Dataset`` of ``(text, label)``.
+        ``(labelled, rest)``, two ``tf.data.Dataset`` of the elements of ``ds``.
 
     Raises:
         DataError: if a class has fewer than ``labels_per_class`` examples or a label is
@@ -241,18 +282,23 @@ def text_pipeline(ds, preprocessor, *, batch_size, training, seed=0, cache=True,
 
 
 def _builder(name, data_dir):
-    """Returns the unprepared TFDS builder of a text classification set and its keys."""
+    """The unprepared TFDS builder of a text classification set, its text feature names (one,
+    or two for a pair) and its label feature name."""
     if name in LOCAL_TEXT_BUILDERS:
-        return LOCAL_TEXT_BUILDERS[name](data_dir=data_dir or default_data_dir()), *TEXT_LABEL_KEYS[name]
+        text_key, label_key = TEXT_LABEL_KEYS[name]
+        return LOCAL_TEXT_BUILDERS[name](data_dir=data_dir or default_data_dir()), (text_key,), label_key
     try:
         builder = tfds.builder(name, data_dir=data_dir)
     except tfds.core.DatasetNotFoundError:
         raise DataError(
-            f"unknown data set {name!r}: use rotten_tomatoes, glue/sst2, imdb_reviews or another "
-            "TFDS text classification set"
+            f"unknown data set {name!r}: use rotten_tomatoes, glue/sst2, imdb_reviews, a GLUE sentence-pair "
+            f"set ({', '.join(TEXT_PAIR_KEYS)}) or another TFDS text classification set"
         ) from None
+    if is_pair_dataset(name):
+        *text_keys, label_key = TEXT_PAIR_KEYS[name.split(":")[0]]
+        return builder, tuple(text_keys), label_key
     text_key, label_key = _text_label_keys(name, builder.info)
-    return builder, text_key, label_key
+    return builder, (text_key,), label_key
 
 
 def _text_label_keys(name, info):
@@ -268,7 +314,8 @@ def _text_label_keys(name, info):
         return keys
     raise DataError(
         f"{name} is not a single-text classification set (supervised keys {info.supervised_keys}): "
-        "use rotten_tomatoes, glue/sst2, imdb_reviews or a set of (text, class label) pairs"
+        "use rotten_tomatoes, glue/sst2, imdb_reviews, a GLUE sentence-pair set or a set of "
+        "(text, class label) pairs"
     )
 
 
@@ -314,7 +361,7 @@ def _count_labels(name, data_dir, splits, num_classes):
 
 
 def _labels_of(ds, drop_unlabelled=True):
-    batches = ds.map(lambda text, label: label).batch(_LABEL_BATCH)
+    batches = ds.map(lambda texts, label: label).batch(_LABEL_BATCH)
     labels = [batch for batch in batches.as_numpy_iterator()]
     labels = np.concatenate(labels).astype(np.int64) if labels else np.zeros(0, np.int64)
     return labels[labels >= 0] if drop_unlabelled else labels

@@ -184,7 +184,7 @@ def _text_facts(preprocessor, pair):
 
     return {
         "pair": pair,
-        "seq_length": preprocessor.sequence_length,
+        "sequence_length": preprocessor.sequence_length,
         "lowercase": preprocessor.lowercase,
         "vocab_size": preprocessor.vocabulary_size,
         "vocab_hash": vocabulary_hash(preprocessor.vocabulary),

@@ -31,16 +31,7 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from kerapre.data.vocab import (
-    CLS,
-    MASK,
-    PAD,
-    SEP,
-    VOCAB_FILENAME,
-    check_vocabulary_tokens,
-    load_vocabulary,
-    vocabulary_hash,
-)
+from kerapre.data.vocab import VOCAB_FILENAME, check_vocabulary_tokens, load_vocabulary, vocabulary_hash
 from kerapre.errors import DataError, ExportError
 from kerapre.export.backbone import INFERENCE_ENDPOINT, TRAINING_ENDPOINT
 from kerapre.export.layout import latest_version_dir, read_metadata, write_metadata

@@ -4,6 +4,8 @@ import keras
 import keras_hub
 from keras import ops
 
+from kerapre.tasks.task import BackboneTask
+
 
 @keras.saving.register_keras_serializable(package="kerapre")
 class MaskedLMPerplexity(keras.metrics.Metric):
@@ -29,7 +31,7 @@ class MaskedLMPerplexity(keras.metrics.Metric):
 
 
 @keras.saving.register_keras_serializable(package="kerapre")
-class BertPretrainer(keras.Model):
+class BertPretrainer(BackboneTask, keras.Model):
     """Masked-LM + next-sentence prediction over a ``BertEncoder``.
 
     The MLM head (dense → GELU → layer norm → the token embedding transposed, plus a bias)
@@ -53,6 +55,8 @@ class BertPretrainer(keras.Model):
     pretrainer.fit(masked_pairs_dataset, steps_per_epoch=100)
     ```
     """
+
+    backbone_key = "encoder"  # where get_config keeps the serialised encoder
 
     def __init__(self, encoder, next_sentence=True, **kwargs):
         # === Layers ===
@@ -113,9 +117,3 @@ class BertPretrainer(keras.Model):
             "name": self.name,
             "trainable": self.trainable,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.layers.deserialize(config["encoder"])
-        return cls(**config)

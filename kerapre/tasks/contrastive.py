@@ -12,6 +12,7 @@ import tensorflow as tf
 from keras import ops
 
 from kerapre.errors import DataError
+from kerapre.tasks.task import BackboneTask
 
 # Masks an anchor's similarity with itself out of the softmax (exp(-1e9) is 0 in float32).
 _SELF_LOGIT = -1e9
@@ -131,6 +132,15 @@ def images_only(data, who):
     return x
 
 
+def pretext_loss(model, per_example_loss):
+    """The mean of ``per_example_loss`` plus the model's weight regularisers (those of the
+    backbone, if any), as this replica's share of the global batch loss."""
+    loss = ops.mean(per_example_loss)
+    for extra in model.losses:
+        loss = loss + ops.cast(ops.sum(extra), loss.dtype)
+    return share_of_global_batch(loss)
+
+
 def share_of_global_batch(loss):
     """``loss`` (a mean over this replica's examples) divided by the replicas in sync, as
     ``model.fit`` expects from ``compute_loss``: the optimizer sums the replicas' gradients."""
@@ -139,7 +149,7 @@ def share_of_global_batch(loss):
 
 
 @keras.saving.register_keras_serializable(package="kerapre")
-class ContrastivePretrainer(keras.Model):
+class ContrastivePretrainer(BackboneTask, keras.Model):
     """SimCLR pretraining of an image backbone: no labels, two augmented views per image.
 
     ``fit`` takes batches of images alone (raw 0-255 pixels). Each step draws two views of
@@ -231,10 +241,7 @@ class ContrastivePretrainer(keras.Model):
         z1, z2 = ops.split(y_pred, 2, axis=0)
         logits, targets = nt_xent_logits(z1, z2, self.temperature)
         self.contrastive_accuracy.update_state(targets, logits)
-        loss = ops.mean(keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True))
-        for extra in self.losses:  # weight regularisers of the backbone, if any
-            loss = loss + ops.cast(ops.sum(extra), loss.dtype)
-        return share_of_global_batch(loss)
+        return pretext_loss(self, keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True))
 
     def get_config(self):
         return {
@@ -249,9 +256,3 @@ class ContrastivePretrainer(keras.Model):
             "name": self.name,
             "trainable": self.trainable,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return cls(**config)

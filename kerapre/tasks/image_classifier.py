@@ -2,9 +2,11 @@
 
 import keras
 
+from kerapre.tasks.task import BackboneTask
+
 
 @keras.saving.register_keras_serializable(package="kerapre")
-class ImageClassifier(keras.Model):
+class ImageClassifier(BackboneTask, keras.Model):
     """Puts a new head, Dense(``head_units``, relu) -> Dense(``num_classes``), on a backbone.
 
     The backbone's trainability is left as it is: freeze it with
@@ -59,12 +61,6 @@ class ImageClassifier(keras.Model):
             "name": self.name,
             "trainable": self.trainable,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return cls(**config)
 
 
 def extract_backbone(model, cut=None, name="backbone"):

@@ -4,7 +4,8 @@
 import keras
 from keras import ops
 
-from kerapre.tasks.contrastive import images_only, share_of_global_batch
+from kerapre.tasks.contrastive import images_only, pretext_loss
+from kerapre.tasks.task import BackboneTask
 
 NUM_ROTATIONS = 4  # 0, 90, 180 and 270 degrees
 ROTATION_MODES = ("random", "all")
@@ -17,7 +18,7 @@ def rotate_images(images, k):
 
 
 @keras.saving.register_keras_serializable(package="kerapre")
-class RotationPretrainer(keras.Model):
+class RotationPretrainer(BackboneTask, keras.Model):
     """Pretrains an image backbone by predicting how far each image was rotated: no labels.
 
     ``fit`` takes batches of images alone (raw 0-255 pixels, square). Each step rotates the
@@ -95,10 +96,7 @@ class RotationPretrainer(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         self.rotation_accuracy.update_state(y, y_pred)
-        loss = ops.mean(keras.losses.sparse_categorical_crossentropy(y, y_pred, from_logits=True))
-        for extra in self.losses:  # weight regularisers of the backbone, if any
-            loss = loss + ops.cast(ops.sum(extra), loss.dtype)
-        return share_of_global_batch(loss)
+        return pretext_loss(self, keras.losses.sparse_categorical_crossentropy(y, y_pred, from_logits=True))
 
     def get_config(self):
         return {
@@ -108,9 +106,3 @@ class RotationPretrainer(keras.Model):
             "name": self.name,
             "trainable": self.trainable,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return cls(**config)

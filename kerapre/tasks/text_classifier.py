@@ -2,11 +2,13 @@
 
 import keras
 
+from kerapre.tasks.task import BackboneTask
+
 ENCODER_INPUTS = ("token_ids", "segment_ids", "padding_mask")
 
 
 @keras.saving.register_keras_serializable(package="kerapre")
-class TextClassifier(keras.Model):
+class TextClassifier(BackboneTask, keras.Model):
     """Classifies text (single sentences or sentence pairs) with a BERT encoder.
 
     The encoder's ``pooled_output`` (the tanh dense over ``[CLS]``) goes through dropout
@@ -68,9 +70,3 @@ class TextClassifier(keras.Model):
             "name": self.name,
             "trainable": self.trainable,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return cls(**config)

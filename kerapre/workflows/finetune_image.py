@@ -9,7 +9,7 @@ import keras
 
 from kerapre.config import FinetuneConfig, save_config, to_dict, validate
 from kerapre.data import image_dataset_info, image_pipeline, load_image_dataset, split_labelled_pool
-from kerapre.distribute import get_strategy, global_batch_size, set_precision
+from kerapre.distribute import get_strategy, global_batch_size, keeps_dtype_policy, set_precision
 from kerapre.errors import ExportError
 from kerapre.export import holds_saved_model
 from kerapre.export.reload import load_backbone
@@ -62,6 +62,7 @@ def build_finetune_model(config, num_classes, trainable=None):
     return ImageClassifier(backbone, num_classes, head_units=config.head.units, dropout=config.head.dropout)
 
 
+@keeps_dtype_policy
 def finetune_image(config=None, model_dir=None):
     """Fine-tunes a backbone on ``config.labels_per_class`` labelled images per class.
 

@@ -17,7 +17,7 @@ from kerapre.data.text_classification import (
 )
 from kerapre.data.text_preprocessor import BertTextPreprocessor
 from kerapre.data.vocab import VOCAB_FILENAME, load_vocabulary, vocabulary_hash, write_vocabulary
-from kerapre.distribute import get_strategy, global_batch_size, set_precision
+from kerapre.distribute import get_strategy, global_batch_size, keeps_dtype_policy, set_precision
 from kerapre.errors import DataError
 from kerapre.export import holds_saved_model
 from kerapre.export.layout import latest_version_dir, read_metadata
@@ -143,6 +143,12 @@ def _load_any_encoder(path):
 
         encoder = load_hub_encoder(path, trainable=True)
         return encoder, encoder.vocabulary
+    if os.path.isdir(path) and (read_metadata(latest_version_dir(path)) or {}).get("format") == "serving":
+        base = os.path.dirname(os.path.normpath(latest_version_dir(path)))
+        raise DataError(
+            f"{path} is a TF Serving export (classification signatures, no encoder): reload the encoder from "
+            f"the same model's hub or keras export ({base}-hub or {base}-keras)"
+        )
     if os.path.isdir(path):
         for name in (PRETRAINER_FILE, MODEL_FILE):
             if os.path.exists(os.path.join(path, name)):
@@ -251,6 +257,7 @@ def default_learning_rate(config, encoder=None):
     return DEFAULT_LEARNING_RATES[SCRATCH if config.backbone == SCRATCH else "trainable"]
 
 
+@keeps_dtype_policy
 def finetune_text(config=None, model_dir=None, log=print):
     """Fine-tunes a BERT encoder with a new classification head on a text classification set.
 
@@ -259,6 +266,10 @@ def finetune_text(config=None, model_dir=None, log=print):
     trains with AdamW under warm-up and linear decay inside ``strategy.scope()``, then
     evaluates on the validation and test splits. Writes ``config.yaml``, ``vocab.txt``,
     TensorBoard ``logs/``, ``metrics.csv``, ``model.keras`` and ``run.json``.
+
+    A sentence-pair set (``glue/mrpc``, ``glue/mnli``, ...) is packed as
+    ``[CLS] first [SEP] second [SEP]``; ``run.json`` records ``pair: true``, so its
+    export and ``predict_text`` take two texts per example.
 
     Args:
         config: a ``kerapre.config.FinetuneTextConfig``.
@@ -278,6 +289,8 @@ def finetune_text(config=None, model_dir=None, log=print):
     config = load_config(FinetuneTextConfig, overrides=["backbone=runs/bert_pretrain", "trainable=false"])
     result = kerapre.finetune_text(config, model_dir="runs/rt_frozen")
     result.test_accuracy, result.test_majority_rate
+    config = load_config(FinetuneTextConfig, overrides=["data.name=glue/mrpc", "data.test_split=null"])
+    kerapre.finetune_text(config, model_dir="runs/mrpc")  # run.json: "pair": true
     ```
     """
     config = validate(config or FinetuneTextConfig())
@@ -353,6 +366,7 @@ def finetune_text(config=None, model_dir=None, log=print):
             data_license=info.license,
             data_homepage=info.homepage,
             label_names=list(info.label_names),
+            pair=info.pair,
             backbone=config.backbone,
             trainable=config.trainable,
             train_examples=train_examples,
@@ -383,7 +397,8 @@ def load_text_run(model_dir):
     TF Hub export), is rebuilt from the run's config and ``model.weights.h5``.
 
     Returns:
-        ``(model, preprocessor, record)``.
+        ``(model, preprocessor, record)``; ``record["pair"]`` says whether the classifier
+        takes sentence pairs (false for runs that predate it).
     """
     import json
 
@@ -394,6 +409,7 @@ def load_text_run(model_dir):
         record = json.load(f)
     if record.get("task") != "finetune_text":
         raise DataError(f"{model_dir} is a {record.get('task')} run, not a finetune_text run")
+    record.setdefault("pair", False)
     vocab = load_vocabulary(os.path.join(model_dir, VOCAB_FILENAME))
     keras_file = os.path.join(model_dir, MODEL_FILE)
     if os.path.exists(keras_file):

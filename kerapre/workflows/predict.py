@@ -109,7 +109,7 @@ def _keras_classifier(file, record):
     vocab = os.path.join(os.path.dirname(file), VOCAB_FILENAME)
     if not os.path.exists(vocab):
         raise ExportError(f"no {VOCAB_FILENAME} beside {file}: the classifier's vocabulary is needed to tokenise")
-    seq_length = record.get("seq_length") or record.get("sequence_length") or 128
+    seq_length = record.get("sequence_length") or record["seq_length"]  # an export's, or a run's
     preprocessor = BertTextPreprocessor(vocab, sequence_length=seq_length, lowercase=record.get("lowercase", True))
     pair = bool(record.get("pair"))
 

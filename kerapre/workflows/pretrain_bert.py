@@ -18,7 +18,7 @@ from kerapre.data.corpus import is_path_like, iter_documents
 from kerapre.data.masking import PretrainingMasker
 from kerapre.data.pretraining_pairs import load_pairs_info, load_pretraining_records, write_pretraining_records
 from kerapre.data.vocab import learn_vocabulary, load_vocabulary, vocabulary_hash
-from kerapre.distribute import get_strategy, global_batch_size, set_precision
+from kerapre.distribute import get_strategy, global_batch_size, keeps_dtype_policy, set_precision
 from kerapre.errors import DataError
 from kerapre.models.bert import BertEncoder
 from kerapre.tasks.bert_pretrainer import BertPretrainer
@@ -222,6 +222,7 @@ def load_encoder_for_init(init, dropout=None):
     return keras.saving.load_model(path).encoder
 
 
+@keeps_dtype_policy
 def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
     """Pretrains a BERT encoder with masked-LM and next-sentence prediction.
 

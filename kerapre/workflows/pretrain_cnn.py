@@ -9,7 +9,7 @@ import keras
 
 from kerapre.config import CNNPretrainConfig, save_config, to_dict, validate
 from kerapre.data import image_dataset_info, image_pipeline, load_image_dataset
-from kerapre.distribute import get_strategy, global_batch_size, set_precision
+from kerapre.distribute import get_strategy, global_batch_size, keeps_dtype_policy, set_precision
 from kerapre.models.cnn import CNN, PRESETS
 from kerapre.training import make_optimizer, standard_callbacks
 
@@ -71,6 +71,7 @@ def write_run_record(model_dir, **facts):
     os.replace(path + ".tmp", path)
 
 
+@keeps_dtype_policy
 def pretrain_cnn(config=None, model_dir="runs/cnn_pretrain"):
     """Pretrains a CNN preset on a labelled source task (Fashion-MNIST by default).
 

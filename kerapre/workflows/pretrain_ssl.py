@@ -13,7 +13,7 @@ from kerapre.config import SSLPretrainConfig, save_config, to_dict, validate
 from kerapre.data.builders import LOCAL_BUILDERS
 from kerapre.data.images import _prepare, default_data_dir
 from kerapre.data.splits import read_split
-from kerapre.distribute import get_strategy, global_batch_size, set_precision
+from kerapre.distribute import get_strategy, global_batch_size, keeps_dtype_policy, set_precision
 from kerapre.errors import DataError
 from kerapre.models.cnn import CNN, PRESETS
 from kerapre.tasks.contrastive import ContrastivePretrainer
@@ -150,6 +150,7 @@ def build_ssl_model(config):
     )
 
 
+@keeps_dtype_policy
 def pretrain_ssl(config=None, model_dir=None):
     """Pretrains a CNN backbone without labels: SimCLR or rotation prediction.
 

@@ -107,6 +107,10 @@ def verdict(summary):
         if name in by_method:
             s = by_method[name]
             gain = s["mean"] - scratch["mean"]
+            if min(s["n"], scratch["n"]) < 2:
+                lines.append(f"{name} vs scratch: {gain:+.4f} with one seed, no spread to judge it by "
+                             "(run more seeds to tell)")
+                continue
             spread = max(s["std"], scratch["std"])
             beats = "beats" if gain > spread else "does not beat"
             lines.append(
@@ -215,7 +219,7 @@ def run_text_finetuning(config, pretrain_dir, stage_dir, export_dir="saved_model
     )
     log("")
     log(format_summary(summary))
-    log(f"{'majority':10s} {majority:>12.4f}   (always 'fresh')")
+    log(f"{'majority':10s} {majority:>12.4f}   (always the test split's most frequent class)")
     for line in verdict(summary):
         log(line)
     log(f"chosen on validation: {chosen} (seed {seed}, validation accuracy {best.validation_accuracy:.4f})")
