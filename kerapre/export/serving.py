@@ -9,6 +9,19 @@ from kerapre.errors import ExportError
 from kerapre.export.layout import write_metadata
 
 
+def classification_outputs(logits, label_table):
+    """The outputs of every kerapre classification signature, from a batch of logits:
+    ``probabilities`` (float32 softmax, whatever the model's dtype policy), ``class_ids``
+    (int64 argmax) and ``labels`` (the class names, a string tensor indexed by id)."""
+    logits = tf.cast(logits, tf.float32)
+    class_ids = tf.argmax(logits, axis=-1)
+    return {
+        "probabilities": tf.nn.softmax(logits),
+        "class_ids": class_ids,
+        "labels": tf.gather(label_table, class_ids),
+    }
+
+
 def image_serving_archive(model, label_names=None):
     """An ``ExportArchive`` whose ``serving_default`` maps raw images to predictions.
 
@@ -33,13 +46,7 @@ def image_serving_archive(model, label_names=None):
     label_table = tf.constant(names)
 
     def predict(image):
-        logits = tf.cast(model(image, training=False), tf.float32)
-        class_ids = tf.argmax(logits, axis=-1)
-        return {
-            "probabilities": tf.nn.softmax(logits),
-            "class_ids": class_ids,
-            "labels": tf.gather(label_table, class_ids),
-        }
+        return classification_outputs(model(image, training=False), label_table)
 
     archive.add_endpoint(
         "serving_default",

@@ -31,6 +31,7 @@ from kerapre.data.text_preprocessor import BertTextPreprocessor
 from kerapre.data.vocab import VOCAB_FILENAME, vocabulary_hash, write_vocabulary
 from kerapre.errors import ExportError
 from kerapre.export.layout import write_metadata
+from kerapre.export.serving import classification_outputs
 from kerapre.tasks.text_classifier import ENCODER_INPUTS
 
 WARMUP_FILE = "tf_serving_warmup_requests"
@@ -103,13 +104,7 @@ def text_serving_archive(model, preprocessor, label_names=None, pair=False):
     label_table = tf.constant(names)
 
     def predict(inputs):
-        logits = tf.cast(model(inputs, training=False), tf.float32)
-        class_ids = tf.argmax(logits, axis=-1)
-        return {
-            "probabilities": tf.nn.softmax(logits),
-            "class_ids": class_ids,
-            "labels": tf.gather(label_table, class_ids),
-        }
+        return classification_outputs(model(inputs, training=False), label_table)
 
     def strings(name):
         return tf.TensorSpec((None,), tf.string, name=name)

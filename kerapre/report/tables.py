@@ -36,6 +36,15 @@ def write_csv(rows, path):
     return path
 
 
+def write_summary_csv(summary, path):
+    """Writes :func:`summarise` output as CSV (one row per group: n, mean, std; floats to 4
+    decimals, the per-seed values left out), atomically."""
+    return write_csv(
+        [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in s.items() if k != "values"} for s in summary],
+        path,
+    )
+
+
 def bar_chart(summary, path, *, title, ylabel="test accuracy", group_key="method", baseline=None):
     """A PNG bar chart of ``summary`` means with ±std error bars and each seed as a dot.
 

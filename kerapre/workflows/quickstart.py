@@ -6,7 +6,7 @@ import time
 
 from kerapre.config import QuickstartConfig, save_config, validate
 from kerapre.export import export
-from kerapre.report import bar_chart, summarise, write_csv
+from kerapre.report import bar_chart, summarise, write_csv, write_summary_csv
 from kerapre.workflows.finetune_image import SCRATCH, finetune_image
 from kerapre.workflows.pretrain_cnn import pretrain_cnn
 
@@ -71,10 +71,7 @@ def run_cnn_stage(config, output_dir="runs/quickstart", export_dir="saved_models
 
     summary = summarise(rows)
     write_csv(rows, os.path.join(stage_dir, "results.csv"))
-    write_csv(
-        [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in s.items() if k != "values"} for s in summary],
-        os.path.join(stage_dir, "summary.csv"),
-    )
+    write_summary_csv(summary, os.path.join(stage_dir, "summary.csv"))
     bar_chart(
         summary,
         os.path.join(stage_dir, "accuracy.png"),
@@ -206,10 +203,7 @@ def run_text_finetuning(config, pretrain_dir, stage_dir, export_dir="saved_model
     best = results[(chosen, seed)]
     majority = rows[0]["test_majority_rate"]
     write_csv(rows, os.path.join(stage_dir, "finetune.csv"))
-    write_csv(
-        [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in s.items() if k != "values"} for s in summary],
-        os.path.join(stage_dir, "finetune_summary.csv"),
-    )
+    write_summary_csv(summary, os.path.join(stage_dir, "finetune_summary.csv"))
     bar_chart(
         summary,
         os.path.join(stage_dir, "finetune_accuracy.png"),
