@@ -29,6 +29,16 @@ def _add_config_flags(parser, model_dir=None):
     )
 
 
+def _add_freeze_flags(parser, what, trainable_by_default):
+    """``--freeze`` / ``--no-freeze`` (``args.trainable``: None when neither is given, so the
+    config's ``trainable`` decides)."""
+    freeze = parser.add_mutually_exclusive_group()
+    freeze.add_argument("--freeze", dest="trainable", action="store_false", default=None,
+                        help=f"keep the {what} weights fixed" + ("" if trainable_by_default else " (default)"))
+    freeze.add_argument("--no-freeze", dest="trainable", action="store_true",
+                        help=f"fine-tune the {what} weights too" + (" (default)" if trainable_by_default else ""))
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="kerapre",
@@ -68,11 +78,7 @@ def build_parser():
         help="an export, .keras file or run directory, or 'scratch' "
         f"(default: the latest {DEFAULT_EXPORT_DIR}/cnn_pretrain-backbone export)",
     )
-    freeze = image.add_mutually_exclusive_group()
-    freeze.add_argument("--freeze", dest="trainable", action="store_false", default=None,
-                        help="keep the backbone weights fixed (default)")
-    freeze.add_argument("--no-freeze", dest="trainable", action="store_true",
-                        help="fine-tune the backbone weights too")
+    _add_freeze_flags(image, "backbone", trainable_by_default=False)
     _add_config_flags(image, DEFAULT_FINETUNE_DIR)
 
     text = finetune_kinds.add_parser(
@@ -80,11 +86,7 @@ def build_parser():
     )
     text.add_argument("--backbone", help="a BERT pretraining run, a .keras or TF Hub export, a checkpoint, "
                                          f"or 'scratch' (default: {DEFAULT_BERT_DIR})")
-    text_freeze = text.add_mutually_exclusive_group()
-    text_freeze.add_argument("--freeze", dest="trainable", action="store_false", default=None,
-                             help="keep the encoder weights fixed")
-    text_freeze.add_argument("--no-freeze", dest="trainable", action="store_true",
-                             help="fine-tune the encoder weights too (default)")
+    _add_freeze_flags(text, "encoder", trainable_by_default=True)
     _add_config_flags(text, DEFAULT_TEXT_DIR)
 
     exp = commands.add_parser("export", help="export a trained run for TF Serving, TF Hub, reuse and Keras")

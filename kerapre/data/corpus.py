@@ -14,7 +14,7 @@ import re
 import tensorflow_datasets as tfds
 
 from kerapre.data.images import default_data_dir
-from kerapre.data.splits import read_split
+from kerapre.data.splits import prepare_builder, read_split
 from kerapre.errors import DataError
 
 # Words after which a period never ends a sentence: titles before a name and
@@ -389,24 +389,9 @@ def _tfds_documents(name, split, text_key, data_dir):
             f"{name} has no feature {text_key!r}: pass text_key= one of "
             f"{sorted(builder.info.features)}"
         )
-    _prepare(builder, local)
+    prepare_builder(builder, local)
     ds = read_split(builder, name, split)
     return _example_documents(tfds.as_numpy(ds), "text" if local else text_key, local)
-
-
-def _prepare(builder, local):
-    if builder.is_prepared():
-        return
-    if local:
-        # Fail with a one-line DataError now, not inside TFDS's split generation.
-        type(builder).locate_sources()
-        builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(
-                try_download_gcs=False, compute_stats=tfds.download.ComputeStatsMode.SKIP
-            )
-        )
-    else:
-        builder.download_and_prepare()
 
 
 def _example_documents(examples, text_key, one_sentence_per_line):

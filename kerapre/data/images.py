@@ -13,7 +13,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from kerapre.data.builders import LOCAL_BUILDERS
-from kerapre.data.splits import read_split
+from kerapre.data.splits import prepare_builder, read_split
 from kerapre.errors import DataError
 
 LOCAL_DATASETS = tuple(sorted(LOCAL_BUILDERS))
@@ -95,7 +95,7 @@ def load_image_dataset(name, split, data_dir=None):
     ```
     """
     builder = _builder(name, data_dir)
-    _prepare(builder)
+    prepare_builder(builder, builder.name in LOCAL_BUILDERS)
     return read_split(builder, name, split, as_supervised=True)
 
 
@@ -123,7 +123,7 @@ def image_dataset_info(name, data_dir=None):
     """
     builder = _builder(name, data_dir)
     if name in LOCAL_BUILDERS:
-        _prepare(builder)
+        prepare_builder(builder, builder.name in LOCAL_BUILDERS)
     image_key, label_key = builder.info.supervised_keys
     image_feature = builder.info.features[image_key]
     label_feature = builder.info.features[label_key]
@@ -316,24 +316,6 @@ def _builder(name, data_dir):
         ) from None
     _check_image_classification(name, builder.info)
     return builder
-
-
-def _prepare(builder):
-    if builder.is_prepared():
-        return
-    if builder.name in LOCAL_BUILDERS:
-        # Fail with a one-line DataError now, not from inside TFDS's split generation,
-        # which prefixes the message with its own context.
-        type(builder).locate_sources()
-        builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(
-                try_download_gcs=False,
-                # Statistics cost a second pass over the data and nothing here reads them.
-                compute_stats=tfds.download.ComputeStatsMode.SKIP,
-            )
-        )
-    else:
-        builder.download_and_prepare()
 
 
 def _check_image_classification(name, info):

@@ -1,6 +1,33 @@
-"""Reading one split of a prepared TFDS builder, with a clear error for a bad split name."""
+"""Preparing a TFDS builder and reading one of its splits, with clear errors."""
+
+import tensorflow_datasets as tfds
 
 from kerapre.errors import DataError
+
+
+def prepare_builder(builder, local):
+    """Prepares ``builder`` unless it already is.
+
+    Args:
+        builder: a ``tfds.core.DatasetBuilder``.
+        local: one of kerapre's offline builders: its source files are checked first (a
+            missing file is a one-line DataError now, not one from inside TFDS's split
+            generation, which prefixes the message with its own context), nothing is
+            fetched from GCS, and no statistics are computed (a second pass over the data
+            that nothing here reads). Any other builder downloads as TFDS does.
+    """
+    if builder.is_prepared():
+        return
+    if not local:
+        builder.download_and_prepare()
+        return
+    type(builder).locate_sources()
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(
+            try_download_gcs=False, compute_stats=tfds.download.ComputeStatsMode.SKIP
+        )
+    )
+
 
 
 def read_split(builder, name, split, **as_dataset_kwargs):

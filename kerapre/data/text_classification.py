@@ -16,7 +16,7 @@ import tensorflow_datasets as tfds
 
 from kerapre.data.builders.rotten_tomatoes import RottenTomatoes
 from kerapre.data.images import _choose_per_class, _select, default_data_dir
-from kerapre.data.splits import read_split
+from kerapre.data.splits import prepare_builder, read_split
 from kerapre.errors import DataError
 
 LOCAL_TEXT_BUILDERS = {RottenTomatoes.name: RottenTomatoes}
@@ -116,7 +116,7 @@ def load_text_classification(name, split, data_dir=None):
     """
     builder, text_keys, label_key = _builder(name, data_dir)
     _check_labelled(name, split)
-    _prepare(builder)
+    prepare_builder(builder, builder.name in LOCAL_TEXT_BUILDERS)
     ds = read_split(builder, name, split)
 
     def texts_and_label(example):
@@ -164,7 +164,7 @@ def text_dataset_info(name, data_dir=None):
     ```
     """
     builder, text_keys, label_key = _builder(name, data_dir)
-    _prepare(builder)
+    prepare_builder(builder, builder.name in LOCAL_TEXT_BUILDERS)
     label_feature = builder.info.features[label_key]
     splits = {split: info.num_examples for split, info in builder.info.splits.items()}
     stored = builder.info.metadata.get("label_counts") if builder.info.metadata is not None else None
@@ -331,21 +331,6 @@ def _check_labelled(name, split):
                 f"{name}'s {part.strip()} split has no labels (all -1): evaluate on a labelled split, "
                 "e.g. validation"
             )
-
-
-def _prepare(builder):
-    if builder.is_prepared():
-        return
-    if builder.name in LOCAL_TEXT_BUILDERS:
-        # Fail with a one-line DataError now, not from inside TFDS's split generation.
-        type(builder).locate_sources()
-        builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(
-                try_download_gcs=False, compute_stats=tfds.download.ComputeStatsMode.SKIP
-            )
-        )
-    else:
-        builder.download_and_prepare()
 
 
 @functools.lru_cache(maxsize=None)

@@ -476,24 +476,42 @@ def _write_metadata(directory, record):
     return write_metadata(extra, record)
 
 
+def find_hub_encoder(path):
+    """The kerapre TF Hub ``encoder`` SavedModel directory that ``path`` names (that
+    directory, the version directory holding it, or the directory of versions, meaning the
+    highest), or ``None`` if it names none."""
+    return next((c for c in _encoder_candidates(path) if _format(c) == ENCODER_FORMAT), None)
+
+
 def _encoder_dir(path):
-    """The ``encoder`` SavedModel directory that ``path`` names."""
+    """``find_hub_encoder(path)``, or an ExportError that says what ``path`` holds instead."""
     path = os.fspath(path)
     if not os.path.isdir(path):
         raise ExportError(f"{path} does not exist: pass a TF Hub export written by kerapre (its encoder directory)")
+    found = find_hub_encoder(path)
+    if found:
+        return found
+    for candidate in _encoder_candidates(path):
+        if os.path.exists(os.path.join(candidate, "saved_model.pb")):
+            raise ExportError(
+                f"{candidate} is not a kerapre TF Hub encoder (format {_format(candidate)!r}): "
+                "export one with kerapre.export(..., formats=['hub']) and pass its directory"
+            )
+    raise ExportError(
+        f"{path} holds no TF Hub encoder: pass saved_models/<name>-hub, one of its versions or its encoder directory"
+    )
+
+
+def _encoder_candidates(path):
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        return []
     candidates = [path, os.path.join(path, ENCODER_DIR)]
     latest = latest_version_dir(path)
     if latest != path:
         candidates.append(os.path.join(latest, ENCODER_DIR))
-    for candidate in candidates:
-        if os.path.exists(os.path.join(candidate, "saved_model.pb")):
-            found = (read_metadata(candidate) or {}).get("format")
-            if found != ENCODER_FORMAT:
-                raise ExportError(
-                    f"{candidate} is not a kerapre TF Hub encoder (format {found!r}): "
-                    "export one with kerapre.export(..., formats=['hub']) and pass its directory"
-                )
-            return candidate
-    raise ExportError(
-        f"{path} holds no TF Hub encoder: pass saved_models/<name>-hub, one of its versions or its encoder directory"
-    )
+    return [c for c in candidates if os.path.exists(os.path.join(c, "saved_model.pb"))]
+
+
+def _format(saved_model_dir):
+    return (read_metadata(saved_model_dir) or {}).get("format")

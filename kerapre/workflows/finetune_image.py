@@ -11,12 +11,11 @@ from kerapre.config import FinetuneConfig, save_config, to_dict, validate
 from kerapre.data import image_dataset_info, image_pipeline, load_image_dataset, split_labelled_pool
 from kerapre.distribute import get_strategy, global_batch_size, keeps_dtype_policy, set_precision
 from kerapre.errors import ExportError
-from kerapre.export import holds_saved_model
 from kerapre.export.reload import load_backbone
 from kerapre.models.cnn import CNN
 from kerapre.tasks.image_classifier import ImageClassifier, extract_backbone
 from kerapre.training import standard_callbacks
-from kerapre.workflows.pretrain_cnn import RUN_FILE, compile_classifier, write_run_record
+from kerapre.workflows.pretrain_cnn import RUN_FILE, compile_classifier, save_run_model, write_run_record
 
 SCRATCH = "scratch"
 
@@ -144,9 +143,7 @@ def finetune_image(config=None, model_dir=None):
     )
 
     if model_dir:
-        model.save_weights(os.path.join(model_dir, "model.weights.h5"))
-        if not holds_saved_model(model):
-            model.save(os.path.join(model_dir, "model.keras"))
+        save_run_model(model, model_dir)
         write_run_record(
             model_dir,
             task="finetune_image",

@@ -19,14 +19,14 @@ from kerapre.data.text_preprocessor import BertTextPreprocessor
 from kerapre.data.vocab import VOCAB_FILENAME, load_vocabulary, vocabulary_hash, write_vocabulary
 from kerapre.distribute import get_strategy, global_batch_size, keeps_dtype_policy, set_precision
 from kerapre.errors import DataError
-from kerapre.export import holds_saved_model
+from kerapre.export.hub import find_hub_encoder, load_hub_encoder
 from kerapre.export.layout import latest_version_dir, read_metadata
 from kerapre.models.bert import BertEncoder
 from kerapre.tasks.bert_pretrainer import BertPretrainer
 from kerapre.tasks.text_classifier import TextClassifier
-from kerapre.training import WarmupLinearDecay, make_optimizer, standard_callbacks
+from kerapre.training import WarmupLinearDecay, standard_callbacks
 from kerapre.workflows.pretrain_bert import PRETRAINER_FILE, init_vocabulary_path, load_encoder_for_init
-from kerapre.workflows.pretrain_cnn import write_run_record
+from kerapre.workflows.pretrain_cnn import compile_classifier, save_run_model, write_run_record
 
 SCRATCH = "scratch"
 MODEL_FILE = "model.keras"
@@ -138,9 +138,7 @@ def _load_any_encoder(path):
         return _encoder_from_checkpoint(path)
     if os.path.isdir(path) and os.path.exists(os.path.join(path, "config.json")):
         return load_encoder_for_init(path), _vocab_beside(path)  # a keras-hub preset directory
-    if _is_hub_export(path):
-        from kerapre.export.hub import load_hub_encoder
-
+    if find_hub_encoder(path):
         encoder = load_hub_encoder(path, trainable=True)
         return encoder, encoder.vocabulary
     if os.path.isdir(path) and (read_metadata(latest_version_dir(path)) or {}).get("format") == "serving":
@@ -166,17 +164,6 @@ def _load_any_encoder(path):
     if path.endswith(".keras"):
         return _encoder_from_keras_file(path)
     raise DataError(f"{path} is not a BERT encoder: pass a run directory, a .keras file, an export or a checkpoint")
-
-
-def _is_hub_export(path):
-    """A TF Hub export: ``<name>-hub`` (its versions), a version, or its ``encoder/``."""
-    if not os.path.isdir(path):
-        return False
-    version = latest_version_dir(path)
-    return os.path.exists(os.path.join(version, "encoder", "saved_model.pb")) or (
-        os.path.exists(os.path.join(version, "saved_model.pb"))
-        and (read_metadata(version) or {}).get("format") == "hub_encoder"
-    )
 
 
 def _encoder_from_keras_file(file):
@@ -317,13 +304,7 @@ def finetune_text(config=None, model_dir=None, log=print):
         learning_rate = default_learning_rate(config, encoder)
         model = TextClassifier(encoder, info.num_classes, dropout=config.head.dropout)
         schedule = WarmupLinearDecay(learning_rate, steps, round(steps * train_config.warmup_fraction))
-        model.compile(
-            optimizer=make_optimizer(train_config, schedule),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-            jit_compile=train_config.jit_compile,
-            steps_per_execution=train_config.steps_per_execution,
-        )
+        compile_classifier(model, train_config, schedule)
     if model_dir:  # only now: a bad data set, split, backbone or vocabulary has failed before
         os.makedirs(model_dir, exist_ok=True)
         save_config(config, os.path.join(model_dir, "config.yaml"))
@@ -356,9 +337,7 @@ def finetune_text(config=None, model_dir=None, log=print):
 
     if model_dir:
         write_vocabulary(vocab, os.path.join(model_dir, VOCAB_FILENAME))
-        model.save_weights(os.path.join(model_dir, WEIGHTS_FILE))
-        if not holds_saved_model(model):  # a SavedModel encoder would need safe_mode=False to load
-            model.save(os.path.join(model_dir, MODEL_FILE))
+        save_run_model(model, model_dir)
         write_run_record(
             model_dir,
             task="finetune_text",

@@ -1,6 +1,5 @@
 """Answering raw text with a trained classifier: a TF Serving export, a ``.keras`` export or a run."""
 
-import json
 import os
 
 import numpy as np
@@ -64,7 +63,14 @@ def predict_text(model_path, texts, second=None):
 def _classifier(path):
     """``(classify(texts, second) -> probabilities, label names, pair)`` for any kind of path."""
     if os.path.isdir(path) and os.path.exists(os.path.join(path, "run.json")):
-        return _keras_classifier(os.path.join(path, "model.keras"), _run_record(path))
+        from kerapre.workflows.finetune_text import load_text_run
+
+        try:
+            model, preprocessor, record = load_text_run(path)
+        except DataError as error:  # another kind of run
+            raise ExportError(str(error)) from None
+        label_names = _label_names(record, path, model.num_classes)
+        return _keras_classify(model, preprocessor, record), label_names, record["pair"]
     if path.endswith(".keras") or (os.path.isdir(path) and os.path.exists(os.path.join(path, "model.keras"))):
         file = path if path.endswith(".keras") else os.path.join(path, "model.keras")
         return _keras_classifier(file, read_metadata(file) or {})
@@ -109,17 +115,22 @@ def _keras_classifier(file, record):
     vocab = os.path.join(os.path.dirname(file), VOCAB_FILENAME)
     if not os.path.exists(vocab):
         raise ExportError(f"no {VOCAB_FILENAME} beside {file}: the classifier's vocabulary is needed to tokenise")
-    seq_length = record.get("sequence_length") or record["seq_length"]  # an export's, or a run's
-    preprocessor = BertTextPreprocessor(vocab, sequence_length=seq_length, lowercase=record.get("lowercase", True))
+    preprocessor = BertTextPreprocessor(vocab, sequence_length=record["sequence_length"],
+                                        lowercase=record.get("lowercase", True))
+    label_names = _label_names(record, file, model.num_classes)
+    return _keras_classify(model, preprocessor, record), label_names, bool(record.get("pair"))
+
+
+def _keras_classify(model, preprocessor, record):
+    import keras
+
     pair = bool(record.get("pair"))
 
     def classify(texts, second):
-        inputs = preprocessor((texts, second) if pair else texts)
-        logits = keras.ops.convert_to_numpy(model(inputs, training=False)).astype(np.float32)
-        logits -= logits.max(axis=-1, keepdims=True)
-        return np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+        logits = keras.ops.cast(model(preprocessor((texts, second) if pair else texts), training=False), "float32")
+        return keras.ops.convert_to_numpy(keras.ops.softmax(logits))
 
-    return classify, _label_names(record, file, model.num_classes), pair
+    return classify
 
 
 def _label_names(record, where, num_classes=None):
@@ -129,11 +140,3 @@ def _label_names(record, where, num_classes=None):
     if num_classes is None:
         raise ExportError(f"{where} records no label names")
     return [str(i) for i in range(num_classes)]
-
-
-def _run_record(run_dir):
-    with open(os.path.join(run_dir, "run.json"), encoding="utf-8") as f:
-        record = json.load(f)
-    if record.get("task") != "finetune_text":
-        raise ExportError(f"{run_dir} is a {record.get('task')} run, not a text classifier: pass a finetune_text run")
-    return record

@@ -10,6 +10,7 @@ import keras
 from kerapre.config import CNNPretrainConfig, save_config, to_dict, validate
 from kerapre.data import image_dataset_info, image_pipeline, load_image_dataset
 from kerapre.distribute import get_strategy, global_batch_size, keeps_dtype_policy, set_precision
+from kerapre.export import holds_saved_model
 from kerapre.models.cnn import CNN, PRESETS
 from kerapre.training import make_optimizer, standard_callbacks
 
@@ -59,6 +60,15 @@ def compile_classifier(model, train_config, learning_rate=None):
         steps_per_execution=train_config.steps_per_execution,
     )
     return model
+
+
+def save_run_model(model, model_dir):
+    """Saves a trained model into its run: ``model.weights.h5`` always, and ``model.keras``
+    unless the model holds a reloaded SavedModel (such a file would store only the
+    SavedModel's path and need ``safe_mode=False`` to load)."""
+    model.save_weights(os.path.join(model_dir, "model.weights.h5"))
+    if not holds_saved_model(model):
+        model.save(os.path.join(model_dir, "model.keras"))
 
 
 def write_run_record(model_dir, **facts):

@@ -11,8 +11,8 @@ import tensorflow_datasets as tfds
 
 from kerapre.config import SSLPretrainConfig, save_config, to_dict, validate
 from kerapre.data.builders import LOCAL_BUILDERS
-from kerapre.data.images import _prepare, default_data_dir
-from kerapre.data.splits import read_split
+from kerapre.data.images import default_data_dir
+from kerapre.data.splits import prepare_builder, read_split
 from kerapre.distribute import get_strategy, global_batch_size, keeps_dtype_policy, set_precision
 from kerapre.errors import DataError
 from kerapre.models.cnn import CNN, PRESETS
@@ -77,7 +77,7 @@ def load_unlabelled_images(name, split, data_dir=None):
         except tfds.core.DatasetNotFoundError:
             raise DataError(f"unknown data set {name!r}: use a name from tfds.list_builders() or a local set") from None
     key = _image_feature(name, builder.info)
-    _prepare(builder)
+    prepare_builder(builder, builder.name in LOCAL_BUILDERS)
     ds = read_split(builder, name, split, decoders=tfds.decode.PartialDecoding({key: True}))
     return ds.map(lambda example: example[key], num_parallel_calls=tf.data.AUTOTUNE)
 

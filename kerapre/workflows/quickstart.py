@@ -1,6 +1,7 @@
 """``kerapre quickstart``: the whole pretrain → export → reload → fine-tune path on bundled data."""
 
 import copy
+import json
 import os
 import time
 
@@ -218,14 +219,16 @@ def run_text_finetuning(config, pretrain_dir, stage_dir, export_dir="saved_model
         log(line)
     log(f"chosen on validation: {chosen} (seed {seed}, validation accuracy {best.validation_accuracy:.4f})")
 
+    with open(os.path.join(best.model_dir, "run.json"), encoding="utf-8") as f:
+        record = json.load(f)
     paths = export(
         best.model,
         config.export_name,
         base_dir=export_dir,
         preprocessor=best.preprocessor,
-        label_names=_label_names(best.model_dir),
+        label_names=record["label_names"],
         metadata={"task": "finetune_text", "method": chosen, "data": ft.data.name,
-                  "data_license": _run_value(best.model_dir, "data_license"),
+                  "data_license": record.get("data_license"),
                   "backbone": SCRATCH if chosen == SCRATCH else pretrain_dir,
                   "validation_accuracy": best.validation_accuracy, "test_accuracy": best.test_accuracy},
     )
@@ -234,17 +237,6 @@ def run_text_finetuning(config, pretrain_dir, stage_dir, export_dir="saved_model
         log(f"[bert] serving_default: {answer['label']} ({answer['probabilities'][answer['label']]:.3f}) "
             f"<- {answer['text']!r}")
     return summary
-
-
-def _run_value(run_dir, key):
-    import json
-
-    with open(os.path.join(run_dir, "run.json"), encoding="utf-8") as f:
-        return json.load(f).get(key)
-
-
-def _label_names(run_dir):
-    return _run_value(run_dir, "label_names")
 
 
 STAGES = ("cnn", "bert")
