@@ -39,6 +39,9 @@ _LAZY = {
     "finetune_text": ("kerapre.workflows.finetune_text", "finetune_text"),
     "load_encoder": ("kerapre.workflows.finetune_text", "load_encoder"),
     "predict_text": ("kerapre.workflows.predict", "predict_text"),
+    "extract_features": ("kerapre.workflows.features", "extract_features"),
+    "extract_text_features": ("kerapre.workflows.features", "extract_text_features"),
+    "label_efficiency": ("kerapre.report.label_efficiency", "label_efficiency"),
 }
 
 

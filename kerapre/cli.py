@@ -116,8 +116,26 @@ def build_parser():
                     help="pair models: the second text of each pair, in order (repeatable)")
     pr.add_argument("--json", action="store_true", help="print one JSON object per text")
 
+    report = commands.add_parser("report", help="label-efficiency report: what a pretrained backbone buys at "
+                                                 "1, 5, 20, 100 labels per class and all")
+    report_kinds = report.add_subparsers(dest="kind", required=True, metavar="KIND")
+    for kind, what, example in (
+        ("image", "CNN backbones on MNIST-5k (default)", "simclr=runs/simclr_pretrain"),
+        ("text", "BERT encoders on Rotten Tomatoes (default)", "pretrained=runs/bert_pretrain"),
+    ):
+        parser_ = report_kinds.add_parser(kind, help=what)
+        parser_.add_argument("--backbone", dest="backbones", action="append", metavar="NAME=PATH",
+                             help=f"a pretrained backbone to compare, e.g. {example} (repeatable; "
+                                  "replaces the config's backbones)")
+        parser_.add_argument("--output", default=os.path.join("runs", f"report_{kind}"),
+                             help=f"where the CSV, PNG and Markdown go (default: runs/report_{kind})")
+        _add_config_flags(parser_)
+
     quick = commands.add_parser("quickstart", help="the whole path on bundled real data, no arguments needed")
-    quick.add_argument("--stage", action="append", choices=("cnn", "bert"), help="run only this stage (repeatable)")
+    quick.add_argument("--stage", action="append", choices=("cnn", "bert", "report"),
+                       help="run only this stage (repeatable)")
+    quick.add_argument("--full-report", action="store_true",
+                       help="the report stage runs the full label-efficiency report (report.full=true)")
     quick.add_argument("--output", default=os.path.join("runs", "quickstart"), help="where runs and reports go")
     quick.add_argument("--export-dir", default=DEFAULT_EXPORT_DIR, help="where exports go")
     _add_config_flags(quick)
@@ -174,10 +192,13 @@ def _dispatch(args):
         return _evaluate(args)
     if args.command == "predict":
         return _predict(args)
+    if args.command == "report":
+        return _report(args)
     if args.command == "quickstart":
         from kerapre.workflows.quickstart import STAGES, quickstart
 
-        config = cfg.load_config(cfg.QuickstartConfig, args.config, args.overrides)
+        overrides = [*args.overrides, "report.full=true"] if args.full_report else args.overrides
+        config = cfg.load_config(cfg.QuickstartConfig, args.config, overrides)
         times = quickstart(config, stages=args.stage or STAGES, output_dir=args.output, export_dir=args.export_dir)
         print("quickstart done: " + ", ".join(f"{k} {v / 60:.1f} min" for k, v in times.items()))
         return 0
@@ -228,6 +249,18 @@ def _finetune_text(args):
     print(f"fine-tuned on {result.train_examples} labelled examples: validation accuracy "
           f"{result.validation_accuracy:.4f}, test accuracy {result.test_accuracy:.4f} "
           f"(majority class {result.test_majority_rate:.4f}); run in {args.model_dir}")
+    return 0
+
+
+def _report(args):
+    from kerapre import config as cfg
+    from kerapre.report.label_efficiency import label_efficiency
+
+    config_class = cfg.ImageReportConfig if args.kind == "image" else cfg.TextReportConfig
+    config = cfg.load_config(config_class, args.config, args.overrides)
+    if args.backbones:  # set as given: a path is not parsed as YAML
+        config.backbones = list(args.backbones)
+    label_efficiency(cfg.validate(config), output_dir=args.output)
     return 0
 
 

@@ -505,12 +505,54 @@ class QuickstartBertConfig:
         _check(bool(self.examples), "bert.examples must list at least one sentence")
 
 
+def _mnist_pool_ssl(method):
+    return SSLPretrainConfig(method=method, data=SSLDataConfig(name="mnist_5k"), train=TrainConfig(epochs=60, verbose=2))
+
+
+@dataclasses.dataclass
+class QuickstartReportConfig:
+    """The quickstart's report stage: what pretraining buys at few labels per class.
+
+    It pretrains SimCLR on the images of the MNIST-5k labelled pool (labels dropped), then
+    writes the label-efficiency report on MNIST-5k for that backbone and the CNN stage's
+    supervised Fashion-MNIST one. The quick form (default) compares
+    ``quick_labels_per_class`` with one learning rate; ``full: true``
+    (``kerapre quickstart --full-report``) runs ``image`` as configured (1, 5, 20, 100 and
+    all labels per class, the learning-rate grid), adds the rotation backbone, and the
+    BERT report (``text``) on the BERT stage's encoder when that stage has run.
+
+    Args:
+        full: run the full report instead of the quick form.
+        simclr: the SimCLR pretraining.
+        rotation: the rotation pretraining (full report only).
+        image: the CNN report (``backbones`` is filled in by the stage).
+        text: the BERT report (``backbones`` is filled in by the stage).
+        quick_labels_per_class: the label counts of the quick form.
+        quick_learning_rate: the one learning rate of the quick form (steps are still
+            chosen on validation).
+    """
+
+    full: bool = False
+    simclr: SSLPretrainConfig = dataclasses.field(default_factory=lambda: _mnist_pool_ssl("simclr"))
+    rotation: SSLPretrainConfig = dataclasses.field(default_factory=lambda: _mnist_pool_ssl("rotation"))
+    image: "ImageReportConfig" = dataclasses.field(default_factory=lambda: ImageReportConfig())
+    text: "TextReportConfig" = dataclasses.field(default_factory=lambda: TextReportConfig())
+    quick_labels_per_class: typing.List[int] = dataclasses.field(default_factory=lambda: [5, 20])
+    quick_learning_rate: float = 1e-3
+
+    def validate(self):
+        _check(bool(self.quick_labels_per_class) and all(n > 0 for n in self.quick_labels_per_class),
+               "report.quick_labels_per_class must list positive counts")
+        _check(self.quick_learning_rate > 0, "report.quick_learning_rate must be positive")
+
+
 @dataclasses.dataclass
 class QuickstartConfig:
     """Every stage of ``kerapre quickstart``."""
 
     cnn: QuickstartCNNConfig = dataclasses.field(default_factory=QuickstartCNNConfig)
     bert: QuickstartBertConfig = dataclasses.field(default_factory=QuickstartBertConfig)
+    report: QuickstartReportConfig = dataclasses.field(default_factory=QuickstartReportConfig)
 
 
 @dataclasses.dataclass
@@ -656,6 +698,175 @@ class FinetuneTextConfig:
             self.backbone != "scratch" or bool(self.data.vocab),
             "backbone=scratch needs a vocabulary: set data.vocab to a vocab.txt",
         )
+
+
+REPORT_METHODS = ("scratch", "frozen", "trainable", "linear_probe")
+
+
+@dataclasses.dataclass
+class ReportLearningRates:
+    """The learning rates a label-efficiency run tries for each way of training; it keeps
+    the one whose best validation accuracy is highest (the linear probe chooses its
+    regularisation instead, from ``train.probe_c``).
+
+    Args:
+        scratch: rates for a fresh backbone of the same shape.
+        frozen: rates for the head on a frozen pretrained backbone.
+        trainable: rates for a pretrained backbone trained with its head.
+    """
+
+    scratch: typing.List[float] = dataclasses.field(default_factory=lambda: [3e-4, 1e-3, 3e-3])
+    frozen: typing.List[float] = dataclasses.field(default_factory=lambda: [3e-4, 1e-3, 3e-3])
+    trainable: typing.List[float] = dataclasses.field(default_factory=lambda: [3e-4, 1e-3, 3e-3])
+
+    def validate(self):
+        for method in ("scratch", "frozen", "trainable"):
+            rates = getattr(self, method)
+            _check(bool(rates) and all(r > 0 for r in rates),
+                   f"train.learning_rates.{method} must list at least one positive rate")
+
+
+@dataclasses.dataclass
+class ReportTrainConfig:
+    """How each label-efficiency run trains, and what it chooses on the validation split.
+
+    A run trains for ``max(min_steps, epochs × batches per pass)`` steps and checks the
+    validation accuracy ``evaluations`` times on the way; it keeps the weights of the
+    best check (the number of steps is chosen on validation, never on test).
+
+    Args:
+        batch_size: examples per step (fewer when there are fewer labelled examples).
+        epochs: passes over the labelled examples.
+        min_steps: steps at least, however few the labels.
+        evaluations: validation checks per run.
+        learning_rates: the rates tried per way of training.
+        probe_c: inverse regularisation strengths the linear probe tries.
+        precision: ``float32``, ``auto``, ``mixed_bfloat16`` or ``mixed_float16``.
+        verbose: Keras progress output of each ``fit`` (0: one line per run).
+    """
+
+    batch_size: int = 32
+    epochs: int = 10
+    min_steps: int = 150
+    evaluations: int = 10
+    learning_rates: ReportLearningRates = dataclasses.field(default_factory=ReportLearningRates)
+    probe_c: typing.List[float] = dataclasses.field(default_factory=lambda: [0.001, 0.01, 0.1, 1.0])
+    precision: str = "float32"
+    verbose: int = 0
+
+    def validate(self):
+        _check(self.batch_size > 0, "train.batch_size must be positive")
+        _check(self.epochs > 0 and self.min_steps > 0, "train.epochs and train.min_steps must be positive")
+        _check(self.evaluations > 0, "train.evaluations must be positive")
+        _check(bool(self.probe_c) and all(c > 0 for c in self.probe_c), "train.probe_c must list positive values")
+        _check(self.precision in PRECISIONS, f"train.precision must be one of {PRECISIONS}")
+
+
+def _check_report(config):
+    _check(bool(config.backbones) or set(config.methods) == {"scratch"},
+           "backbones must list at least one name=path (or methods only [scratch])")
+    names = []
+    for entry in config.backbones:
+        name, sep, path = entry.partition("=")
+        _check(bool(sep and name.strip() and path.strip()),
+               f"backbones entry {entry!r} is not name=path (e.g. simclr=runs/simclr_pretrain)")
+        _check(name.strip() != "scratch", "backbones: 'scratch' is a method, not a backbone name: rename it")
+        names.append(name.strip())
+    _check(len(set(names)) == len(names), f"backbones: names must differ, got {names}")
+    _check(bool(config.methods) and set(config.methods) <= set(REPORT_METHODS),
+           f"methods must be a list drawn from {REPORT_METHODS}")
+    _check(bool(config.labels_per_class) and all(n is None or n > 0 for n in config.labels_per_class),
+           "labels_per_class must list positive counts (null: all labels)")
+    _check(len(set(config.labels_per_class)) == len(config.labels_per_class), "labels_per_class has a repeat")
+    _check(bool(config.seeds), "seeds must list at least one seed")
+    _check(config.validation_per_class > 0, "validation_per_class must be positive")
+    _check(config.limit is None or config.limit > 0, "limit must be positive or null")
+
+
+@dataclasses.dataclass
+class ImageReportConfig:
+    """The label-efficiency report for CNN backbones: fine-tune on a target image set with
+    few labels per class, four ways, over several seeds (``kerapre report image``).
+
+    Args:
+        target: the labelled image set (its ``train`` split is the labelled pool, ``test``
+            the test set).
+        backbones: ``name=path`` entries, each a pretrained backbone ``load_backbone``
+            takes (export, ``.keras`` file, run directory).
+        labels_per_class: the label counts compared (null: every label of the pool).
+        methods: any of ``scratch``, ``frozen``, ``trainable``, ``linear_probe``.
+        seeds: each seed draws its own labelled subset and initialisation.
+        validation_per_class: the target's validation split, or when it has none this
+            many examples per class held out of the pool (the same for every run).
+        preset: the CNN preset trained from scratch (the backbones' shape).
+        cut: the layer where a backbone ends.
+        head: the classification head.
+        data_dir: where TFDS keeps prepared data.
+        limit: use only the first ``limit`` examples of the pool, validation and test
+            splits (for smoke runs; null: all).
+    """
+
+    target: str = "mnist_5k"
+    backbones: typing.List[str] = dataclasses.field(
+        default_factory=lambda: ["supervised=saved_models/cnn_fashion-backbone"]
+    )
+    labels_per_class: typing.List[typing.Optional[int]] = dataclasses.field(
+        default_factory=lambda: [1, 5, 20, 100, None]
+    )
+    methods: typing.List[str] = dataclasses.field(default_factory=lambda: list(REPORT_METHODS))
+    seeds: typing.List[int] = dataclasses.field(default_factory=lambda: [0, 1, 2])
+    validation_per_class: int = 50
+    preset: str = "cnn_mnist"
+    cut: str = "flatten"
+    head: HeadConfig = dataclasses.field(default_factory=HeadConfig)
+    data_dir: typing.Optional[str] = None
+    limit: typing.Optional[int] = None
+    train: ReportTrainConfig = dataclasses.field(default_factory=ReportTrainConfig)
+
+    def validate(self):
+        _check_report(self)
+
+
+@dataclasses.dataclass
+class TextReportConfig:
+    """The label-efficiency report for BERT encoders on a text classification set
+    (``kerapre report text``); keys as for ``ImageReportConfig``.
+
+    Args:
+        preset: the BERT preset trained from scratch (with the first backbone's vocabulary).
+        seq_length: tokens per example.
+        lowercase: lowercase before tokenising.
+        dropout: dropout on the pooled output.
+    """
+
+    target: str = "rotten_tomatoes"
+    backbones: typing.List[str] = dataclasses.field(default_factory=lambda: ["pretrained=runs/bert_pretrain"])
+    labels_per_class: typing.List[typing.Optional[int]] = dataclasses.field(
+        default_factory=lambda: [50, 200, 1000, None]
+    )
+    methods: typing.List[str] = dataclasses.field(default_factory=lambda: list(REPORT_METHODS))
+    seeds: typing.List[int] = dataclasses.field(default_factory=lambda: [0, 1, 2])
+    validation_per_class: int = 500
+    preset: str = "bert_tiny"
+    seq_length: int = 64
+    lowercase: bool = True
+    dropout: float = 0.1
+    data_dir: typing.Optional[str] = None
+    limit: typing.Optional[int] = None
+    train: ReportTrainConfig = dataclasses.field(
+        default_factory=lambda: ReportTrainConfig(
+            epochs=3,
+            min_steps=60,
+            evaluations=6,
+            learning_rates=ReportLearningRates(scratch=[3e-4], frozen=[1e-3], trainable=[3e-4]),
+            probe_c=[0.01, 0.1, 1.0, 10.0],
+            precision="auto",
+        )
+    )
+
+    def validate(self):
+        _check_report(self)
+        _check(self.seq_length > 2, "seq_length must be at least 3 ([CLS] text [SEP])")
 
 
 # === Loading, overriding, saving ===

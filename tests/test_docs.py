@@ -53,7 +53,7 @@ def _as_doc(value):
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, list):
-        return "[" + ", ".join(str(v) for v in value) + "]"
+        return "[" + ", ".join(_as_doc(v) for v in value) + "]"
     return str(value)
 
 
@@ -76,7 +76,7 @@ def test_every_command_and_flag_is_documented(cli_doc):
     sections = _sections(cli_doc, "##")
     commands = _commands()
     assert {("pretrain", "cnn"), ("pretrain", "bert"), ("finetune", "image"), ("export",), ("evaluate",),
-            ("quickstart",)} <= set(commands)
+            ("report", "image"), ("report", "text"), ("quickstart",)} <= set(commands)
     for path, parser in commands.items():
         heading = f"`kerapre {' '.join(path)}`"
         assert heading in sections, f"docs/cli.md has no '## {heading}' section"
@@ -107,7 +107,7 @@ def test_pretrain_bert_flags_are_documented_with_the_keys_they_set(cli_doc):
 
 
 @pytest.mark.parametrize("cls", [cfg.CNNPretrainConfig, cfg.SSLPretrainConfig, cfg.FinetuneConfig, cfg.BertPretrainConfig,
-                                 cfg.FinetuneTextConfig])
+                                 cfg.FinetuneTextConfig, cfg.ImageReportConfig, cfg.TextReportConfig])
 def test_every_config_key_and_default_is_documented(cli_doc, cls):
     section = _sections(cli_doc, "###").get(f"`{cls.__name__}` keys")
     assert section, f"docs/cli.md has no '### `{cls.__name__}` keys' section"
@@ -118,9 +118,9 @@ def test_every_config_key_and_default_is_documented(cli_doc, cls):
     assert set(rows) == set(_leaf_defaults(cls)), "docs/cli.md lists keys the config does not have"
 
 
-@pytest.mark.parametrize("section_name", ["cnn", "bert"])
+@pytest.mark.parametrize("section_name", ["cnn", "bert", "report"])
 def test_every_quickstart_key_is_documented(cli_doc, section_name):
-    assert [f.name for f in dataclasses.fields(cfg.QuickstartConfig)] == ["cnn", "bert"]
+    assert [f.name for f in dataclasses.fields(cfg.QuickstartConfig)] == ["cnn", "bert", "report"]
     cls = typing.get_type_hints(cfg.QuickstartConfig)[section_name]
     section = _sections(cli_doc, "###").get(f"`{cls.__name__}` keys")
     assert section, f"docs/cli.md has no '### `{cls.__name__}` keys' section"

@@ -271,7 +271,7 @@ def split_labelled_pool(ds, labels_per_class, num_classes, seed):
     _check_image_label_spec(ds)
     if labels_per_class < 1:
         raise DataError(f"labels_per_class must be at least 1, got {labels_per_class}")
-    keep = _choose_per_class(_labels_of(ds), labels_per_class, num_classes, seed)
+    keep = choose_per_class(_labels_of(ds), labels_per_class, num_classes, seed)
     return _select(ds, keep), _select(ds, ~keep)
 
 
@@ -373,7 +373,7 @@ def _labels_of(ds):
     return np.concatenate(labels).astype(np.int64) if labels else np.zeros(0, np.int64)
 
 
-def _choose_per_class(labels, labels_per_class, num_classes, seed):
+def choose_per_class(labels, labels_per_class, num_classes, seed):
     """Returns a boolean mask over ``labels`` that is True for the chosen examples."""
     if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
         raise DataError(

@@ -15,7 +15,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from kerapre.data.builders.rotten_tomatoes import RottenTomatoes
-from kerapre.data.images import _choose_per_class, _select, default_data_dir
+from kerapre.data.images import choose_per_class, _select, default_data_dir
 from kerapre.data.splits import prepare_builder, read_split
 from kerapre.errors import DataError
 
@@ -232,7 +232,7 @@ def split_labelled_texts(ds, labels_per_class, num_classes, seed):
     """
     if labels_per_class < 1:
         raise DataError(f"labels_per_class must be at least 1, got {labels_per_class}")
-    keep = _choose_per_class(_labels_of(ds, drop_unlabelled=False), labels_per_class, num_classes, seed)
+    keep = choose_per_class(_labels_of(ds, drop_unlabelled=False), labels_per_class, num_classes, seed)
     return _select(ds, keep), _select(ds, ~keep)
 
 

@@ -29,20 +29,8 @@ def run_cnn_stage(config, output_dir="runs/quickstart", export_dir="saved_models
         ``(summary rows, {format: export path})``.
     """
     stage_dir = os.path.join(output_dir, "cnn")
-    os.makedirs(stage_dir, exist_ok=True)
     pre = config.pretrain
-    log(f"[cnn] pretraining {pre.model.preset} on {pre.data.name} for {pre.train.epochs} epoch(s)")
-    run = pretrain_cnn(pre, model_dir=os.path.join(stage_dir, "pretrain"))
-    log(f"[cnn] source-task test accuracy {run.history['val_accuracy'][-1]:.4f} ({run.seconds:.0f} s)")
-
-    paths = export(
-        run.model,
-        config.export_name,
-        base_dir=export_dir,
-        label_names=run.label_names,
-        metadata={"task": "cnn_pretrain", "data": pre.data.name},
-    )
-    log(f"[cnn] exported {paths['serving']} (TF Serving), {paths['backbone']}, {paths['keras']}")
+    paths = pretrain_and_export_cnn(config, stage_dir, export_dir, log)
 
     ft = config.finetune
     rows = []
@@ -83,6 +71,76 @@ def run_cnn_stage(config, output_dir="runs/quickstart", export_dir="saved_models
         baseline=("chance", 0.1),
     )
     return summary, paths
+
+
+def pretrain_and_export_cnn(config, stage_dir, export_dir="saved_models", log=print):
+    """Pretrains the CNN of a ``QuickstartCNNConfig`` into ``<stage_dir>/pretrain`` and exports
+    it as ``config.export_name``; returns ``{format: export path}``."""
+    os.makedirs(stage_dir, exist_ok=True)
+    pre = config.pretrain
+    log(f"[cnn] pretraining {pre.model.preset} on {pre.data.name} for {pre.train.epochs} epoch(s)")
+    run = pretrain_cnn(pre, model_dir=os.path.join(stage_dir, "pretrain"))
+    log(f"[cnn] source-task test accuracy {run.history['val_accuracy'][-1]:.4f} ({run.seconds:.0f} s)")
+    paths = export(
+        run.model,
+        config.export_name,
+        base_dir=export_dir,
+        label_names=run.label_names,
+        metadata={"task": "cnn_pretrain", "data": pre.data.name},
+    )
+    log(f"[cnn] exported {paths['serving']} (TF Serving), {paths['backbone']}, {paths['keras']}")
+    return paths
+
+
+def run_report_stage(config, output_dir="runs/quickstart", export_dir="saved_models", log=print):
+    """Pretrains SimCLR (and, for the full report, rotation) on the MNIST-5k pool's images,
+    then writes the label-efficiency report on MNIST-5k into ``<output_dir>/report/cnn``:
+    scratch against the CNN stage's supervised Fashion-MNIST backbone (pretrained and
+    exported here if that stage has not run) and the self-supervised ones. The full report
+    adds the BERT report on the BERT stage's encoder into ``<output_dir>/report/bert``.
+
+    Args:
+        config: a ``kerapre.config.QuickstartConfig`` (its ``report`` section, and ``cnn``
+            for the supervised backbone).
+
+    Returns:
+        ``{"cnn": LabelEfficiencyReport, "bert": LabelEfficiencyReport or None}``.
+    """
+    from kerapre.report.label_efficiency import label_efficiency
+    from kerapre.workflows.pretrain_ssl import pretrain_ssl
+
+    report = config.report
+    stage_dir = os.path.join(output_dir, "report")
+    supervised = os.path.join(export_dir, f"{config.cnn.export_name}-backbone")
+    if not os.path.isdir(supervised):
+        log(f"[report] no {supervised} yet (the cnn stage writes it): pretraining it now")
+        supervised = pretrain_and_export_cnn(config.cnn, os.path.join(output_dir, "cnn"), export_dir, log)["backbone"]
+    backbones = [f"supervised={supervised}"]
+    for method in ("simclr", "rotation") if report.full else ("simclr",):
+        ssl = getattr(report, method)
+        run_dir = os.path.join(stage_dir, f"{method}_pretrain")
+        log(f"[report] pretraining {method} on {ssl.data.name}[{ssl.data.split}] images, labels dropped, "
+            f"for {ssl.train.epochs} epochs")
+        run = pretrain_ssl(ssl, model_dir=run_dir)
+        log(f"[report] {method}: loss {run.history['loss'][0]:.3f} -> {run.history['loss'][-1]:.3f} "
+            f"({run.seconds:.0f} s)")
+        backbones.append(f"{method}={run_dir}")
+
+    image = copy.deepcopy(report.image)
+    image.backbones = backbones
+    if not report.full:
+        image.labels_per_class = list(report.quick_labels_per_class)
+        for method in ("scratch", "frozen", "trainable"):
+            setattr(image.train.learning_rates, method, [report.quick_learning_rate])
+    results = {"cnn": label_efficiency(validate(image), os.path.join(stage_dir, "cnn"), log), "bert": None}
+    bert_run = os.path.join(output_dir, "bert", "pretrain")
+    if report.full and os.path.isdir(bert_run):
+        text = copy.deepcopy(report.text)
+        text.backbones = [f"pretrained={bert_run}"]
+        results["bert"] = label_efficiency(validate(text), os.path.join(stage_dir, "bert"), log)
+    elif report.full:
+        log(f"[report] no BERT pretraining run in {bert_run}: run the bert stage first for the BERT report")
+    return results
 
 
 def format_summary(summary):
@@ -239,7 +297,7 @@ def run_text_finetuning(config, pretrain_dir, stage_dir, export_dir="saved_model
     return summary
 
 
-STAGES = ("cnn", "bert")
+STAGES = ("cnn", "bert", "report")
 
 
 def quickstart(config=None, stages=STAGES, output_dir="runs/quickstart", export_dir="saved_models", log=print):
@@ -271,6 +329,8 @@ def quickstart(config=None, stages=STAGES, output_dir="runs/quickstart", export_
                 f"{os.path.join(output_dir, 'cnn', 'accuracy.png')}")
         if stage == "bert":
             run_bert_stage(config.bert, output_dir, export_dir, log)
+        if stage == "report":
+            run_report_stage(config, output_dir, export_dir, log)
         times[stage] = time.perf_counter() - start
         log(f"[{stage}] stage took {times[stage] / 60:.1f} min")
     return times

@@ -1,0 +1,189 @@
+"""The label-efficiency report: the linear probe, choices on validation, the CSV/PNG/Markdown
+it writes, and its errors."""
+
+import csv
+import os
+
+import keras
+import numpy as np
+import pytest
+
+import kerapre
+from kerapre import cli
+from kerapre.config import ConfigError, ImageReportConfig, TextReportConfig, load_config
+from kerapre.errors import DataError
+from kerapre.models.cnn import CNN
+from kerapre.report import label_efficiency as le
+from tests.helpers import fake_bert_run
+
+TINY = ["train.min_steps=4", "train.epochs=1", "train.evaluations=2", "train.probe_c=[1.0]",
+        "train.learning_rates.scratch=[0.001]", "train.learning_rates.frozen=[0.001]",
+        "train.learning_rates.trainable=[0.001]"]
+
+
+@pytest.fixture(scope="module")
+def cnn_file(tmp_path_factory):
+    """A .keras file of a cnn_mnist model (fresh weights): a backbone the report can load."""
+    path = tmp_path_factory.mktemp("cnn") / "model.keras"
+    keras.utils.set_random_seed(0)
+    CNN.from_preset("cnn_mnist").save(str(path))
+    return str(path)
+
+
+def test_keep_best_restores_the_earliest_best_epoch():
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    keep = le.KeepBest()
+    keep.set_model(model)
+    history = []
+    for epoch, accuracy in enumerate([0.5, 0.7, 0.4, 0.7]):
+        model.set_weights([np.full((1, 1), epoch, "float32"), np.zeros(1, "float32")])
+        history.append(accuracy)
+        keep.on_epoch_end(epoch, {"val_accuracy": accuracy})
+    keep.on_train_end()
+    assert keep.best == 0.7 and keep.best_epoch == 1
+    assert model.get_weights()[0][0, 0] == 1.0
+
+
+def test_keep_best_needs_validation():
+    keep = le.KeepBest()
+    keep.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+    with pytest.raises(DataError, match="pass validation_data"):
+        keep.on_epoch_end(0, {"loss": 1.0})
+
+
+def test_training_steps_are_at_least_min_steps_and_a_multiple_of_the_checks():
+    train = ImageReportConfig().train  # batch 32, 10 epochs, min 150 steps, 10 checks
+    assert le.training_steps(10, train) == (10, 150, 15)  # one label per class: batch of all 10
+    assert le.training_steps(2500, train) == (32, 790, 79)  # 79 batches a pass
+    train.evaluations = 7
+    batch, steps, every = le.training_steps(2500, train)
+    assert every == 113 and steps == 791 and steps % every == 0  # rounded up to whole checks
+
+
+def test_linear_probe_chooses_c_on_validation():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 40))
+
+    def draw(n):
+        labels = np.arange(n) % 3
+        return centres[labels] + rng.normal(size=(n, 40)) * 1.5, labels
+
+    (x, y), (xv, yv) = draw(15), draw(600)
+    cs = [1e-4, 1e-2, 1.0, 100.0]
+    accuracies = [make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000)).fit(x, y).score(xv, yv)
+                  for c in cs]
+    assert len(set(accuracies)) > 1  # the choice matters on this data
+    probe, c, accuracy = le.linear_probe(x, y, xv, yv, cs)
+    assert c == cs[int(np.argmax(accuracies))] and accuracy == max(accuracies) > 1 / 3 + 0.2
+    assert probe.score(xv, yv) == accuracy
+
+
+def _summary(method, test, validation):
+    n = len(test)
+    std = float(np.std(test, ddof=1))
+    return {"backbone": "none" if method == "scratch" else "ssl", "method": method, "labels_per_class": 5,
+            "train_examples": 50, "n": n, "test_mean": float(np.mean(test)), "test_std": std,
+            "test_se": std / np.sqrt(n), "validation_mean": validation}
+
+
+def test_comparison_chooses_frozen_or_trainable_on_validation_and_judges_by_two_standard_errors():
+    summary = [_summary("scratch", [0.70, 0.72, 0.71], 0.7),
+               _summary("frozen", [0.80, 0.81, 0.82], 0.85),     # chosen: best validation
+               _summary("trainable", [0.90, 0.91, 0.92], 0.80),  # better test, never looked at
+               _summary("linear_probe", [0.95, 0.95, 0.96], 0.99)]  # not a fine-tuning way
+    (comparison,) = le.compare_to_scratch(summary)
+    assert comparison["chosen"] == "frozen" and comparison["verdict"] == "beats scratch"
+    assert comparison["gain"] == pytest.approx(0.10, abs=1e-9)
+    summary[1] = _summary("frozen", [0.65, 0.78, 0.72], 0.85)  # same mean as scratch + 0.005, wide spread
+    assert le.compare_to_scratch(summary)[0]["verdict"] == "within 2 SE"
+
+
+def test_labelled_subsets_depend_on_the_seed_and_hold_every_class():
+    target = le.load_image_target("mnist_5k", validation_per_class=50)
+    assert len(target.y_val) == 500 and len(target.y_pool) == 2500 and len(target.y_test) == 2000
+    a, b = le.labelled_subset(target, 5, seed=0), le.labelled_subset(target, 5, seed=1)
+    assert len(a) == 50 and set(a) != set(b)
+    assert np.bincount(target.y_pool[a], minlength=10).tolist() == [5] * 10
+    assert len(le.labelled_subset(target, None, seed=0)) == 2500
+    # The validation examples are the same whatever the seed and never in the pool.
+    again = le.load_image_target("mnist_5k", validation_per_class=50)
+    np.testing.assert_array_equal(again.x_val, target.x_val)
+
+
+def test_image_report_writes_every_cell_the_plot_and_the_markdown(cnn_file, in_tmp, capsys):
+    argv = ["report", "image", "--backbone", f"fresh={cnn_file}", "--output", "report",
+            "--set", "labels_per_class=[1, 2]", "--set", "seeds=[0, 1]", "--set", "limit=300",
+            "--set", "validation_per_class=5", *[a for item in TINY for a in ("--set", item)]]
+    assert cli.main(argv) == 0
+    with open("report/label_efficiency.csv") as f:
+        rows = list(csv.DictReader(f))
+    cells = {(r["backbone"], r["method"], r["labels_per_class"], r["seed"]) for r in rows}
+    expected = {("none", "scratch", n, s) for n in ("1", "2") for s in ("0", "1")} | {
+        ("fresh", m, n, s) for m in ("frozen", "trainable", "linear_probe") for n in ("1", "2") for s in ("0", "1")}
+    assert cells == expected and len(rows) == len(expected)
+    for row in rows:
+        assert all(value != "" for key, value in row.items() if key != "best_step")
+        assert 0 <= float(row["test_accuracy"]) <= 1 and 0 <= float(row["validation_accuracy"]) <= 1
+        assert int(row["train_examples"]) == 10 * int(row["labels_per_class"])
+    with open("report/label_efficiency_summary.csv") as f:
+        assert len(list(csv.DictReader(f))) == 8
+    with open("report/label_efficiency.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    markdown = open("report/label_efficiency.md", encoding="utf-8").read()
+    assert "| way | 1 | 2 |" in markdown and "| fresh · linear probe |" in markdown
+    assert "| fresh | 2 |" in markdown  # the comparison with scratch
+    assert not [f for f in os.listdir("report") if ".tmp" in f]
+
+
+def test_text_report_runs_all_four_ways(tmp_path):
+    run = fake_bert_run(tmp_path / "bert")
+    config = load_config(TextReportConfig, overrides=[
+        f"backbones=[tiny={run}]", "labels_per_class=[4]", "seeds=[0]", "limit=64", "seq_length=16", *TINY])
+    report = kerapre.label_efficiency(config, output_dir=str(tmp_path / "report"), log=lambda *_: None)
+    assert [(r["method"], r["train_examples"]) for r in report.rows] == [
+        ("scratch", 8), ("frozen", 8), ("trainable", 8), ("linear_probe", 8)]
+    assert os.path.exists(report.paths["plot"]) and os.path.exists(report.paths["markdown"])
+
+
+@pytest.mark.parametrize("override, message", [
+    ("backbones=[bad]", "is not name=path"),
+    ("backbones=[a=x, a=y]", "names must differ"),
+    ("backbones=[scratch=x]", "'scratch' is a method"),
+    ("methods=[scratch, finetune]", "methods must be a list drawn from"),
+    ("labels_per_class=[0]", "labels_per_class must list positive counts"),
+    ("labels_per_class=[5, 5]", "labels_per_class has a repeat"),
+    ("train.learning_rates.frozen=[]", "train.learning_rates.frozen must list"),
+])
+def test_malformed_configs_are_refused_in_one_line(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(ImageReportConfig, overrides=[override])
+
+
+def test_missing_backbone_and_too_many_labels_name_the_fix(cnn_file, in_tmp, capsys):
+    assert cli.main(["report", "image", "--backbone", "simclr=runs/nowhere"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "simclr=runs/nowhere does not exist: pretrain or export it first" in err
+    assert cli.main(["report", "image", "--backbone", f"x={cnn_file}", "--set", "labels_per_class=[251]"]) == 2
+    assert "labels_per_class 251 exceeds the 250 examples" in capsys.readouterr().err
+    assert not os.path.exists("runs/report_image/label_efficiency.csv")
+
+
+def test_quickstart_report_stage_pretrains_simclr_and_writes_the_quick_report(in_tmp, capsys):
+    tiny = ["cnn.pretrain.data.name=mnist_5k", "cnn.pretrain.data.limit=256", "cnn.pretrain.train.epochs=1",
+            "cnn.pretrain.train.verbose=0", "report.simclr.train.epochs=1", "report.simclr.data.limit=256",
+            "report.simclr.train.verbose=0", "report.quick_labels_per_class=[1]", "report.image.seeds=[0]",
+            "report.image.limit=300", "report.image.validation_per_class=5",
+            *[f"report.image.{item}" for item in TINY if "learning_rates" not in item]]
+    assert cli.main(["quickstart", "--stage", "report", *[a for item in tiny for a in ("--set", item)]]) == 0
+    out = capsys.readouterr().out
+    assert "pretraining simclr on mnist_5k[train] images, labels dropped" in out and "stage took" in out
+    with open("runs/quickstart/report/cnn/label_efficiency.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["backbone"] for r in rows} == {"none", "supervised", "simclr"}
+    assert {r["choice"] for r in rows if r["method"] != "linear_probe"} == {"lr=0.001"}  # the quick form's one rate
+    assert os.path.exists("saved_models/cnn_fashion-backbone/1/saved_model.pb")  # made for it: no cnn stage ran
+    assert os.path.exists("runs/quickstart/report/cnn/label_efficiency.png")
