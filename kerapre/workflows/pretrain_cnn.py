@@ -9,7 +9,14 @@ import keras
 
 from kerapre.config import CNNPretrainConfig, save_config, to_dict, validate
 from kerapre.data import image_dataset_info, image_pipeline, load_image_dataset
-from kerapre.distribute import get_strategy, global_batch_size, keeps_dtype_policy, set_precision
+from kerapre.distribute import (
+    get_strategy,
+    global_batch_size,
+    keeps_dtype_policy,
+    run_directory,
+    set_precision,
+    shard_by,
+)
 from kerapre.export import holds_saved_model
 from kerapre.models.cnn import CNN, PRESETS
 from kerapre.training import make_optimizer, standard_callbacks
@@ -44,9 +51,8 @@ def image_splits(data_config, *, image_shape, global_batch, seed, train_split=No
         ds = load_image_dataset(data_config.name, split, data_dir=data_config.data_dir)
         if data_config.limit:
             ds = ds.take(data_config.limit)
-        datasets.append(
-            image_pipeline(ds, batch_size=global_batch, training=training, seed=seed, image_shape=image_shape)
-        )
+        ds = image_pipeline(ds, batch_size=global_batch, training=training, seed=seed, image_shape=image_shape)
+        datasets.append(shard_by(ds, "data"))  # cached and shuffled whole: workers split every batch
     return info, datasets[0], datasets[1]
 
 
@@ -104,43 +110,43 @@ def pretrain_cnn(config=None, model_dir="runs/cnn_pretrain"):
     ```
     """
     config = validate(config or CNNPretrainConfig())
-    os.makedirs(model_dir, exist_ok=True)
-    save_config(config, os.path.join(model_dir, "config.yaml"))
-    keras.utils.set_random_seed(config.train.seed)
-
+    # First: a multi-worker strategy must exist before TensorFlow runs any op.
     strategy = get_strategy(config.train.strategy)
-    precision = set_precision(config.train.precision, strategy)
-    batch = global_batch_size(strategy, config.data.batch_size)
-    info, train, evaluation = image_splits(
-        config.data,
-        image_shape=PRESETS[config.model.preset]["image_shape"],
-        global_batch=batch,
-        seed=config.train.seed,
-    )
-    with strategy.scope():
-        model = CNN.from_preset(config.model.preset, num_classes=info.num_classes, cut=config.model.cut)
-        compile_classifier(model, config.train)
+    with run_directory(strategy, model_dir) as write_dir:
+        save_config(config, os.path.join(write_dir, "config.yaml"))
+        keras.utils.set_random_seed(config.train.seed)
+        precision = set_precision(config.train.precision, strategy)
+        batch = global_batch_size(strategy, config.data.batch_size)
+        info, train, evaluation = image_splits(
+            config.data,
+            image_shape=PRESETS[config.model.preset]["image_shape"],
+            global_batch=batch,
+            seed=config.train.seed,
+        )
+        with strategy.scope():
+            model = CNN.from_preset(config.model.preset, num_classes=info.num_classes, cut=config.model.cut)
+            compile_classifier(model, config.train)
 
-    start = time.perf_counter()
-    history = model.fit(
-        train,
-        shuffle=False,  # the pipeline shuffles
-        validation_data=evaluation,
-        epochs=config.train.epochs,
-        callbacks=standard_callbacks(model_dir),
-        verbose=config.train.verbose,
-    )
-    seconds = time.perf_counter() - start
-    model.save(os.path.join(model_dir, "model.keras"))
-    write_run_record(
-        model_dir,
-        task="cnn_pretrain",
-        data=config.data.name,
-        label_names=list(info.label_names),
-        precision=precision,
-        replicas=strategy.num_replicas_in_sync,
-        fit_seconds=round(seconds, 2),
-        final_metrics={k: float(v[-1]) for k, v in history.history.items()},
-        config=to_dict(config),
-    )
+        start = time.perf_counter()
+        history = model.fit(
+            train,
+            shuffle=False,  # the pipeline shuffles
+            validation_data=evaluation,
+            epochs=config.train.epochs,
+            callbacks=standard_callbacks(write_dir),
+            verbose=config.train.verbose,
+        )
+        seconds = time.perf_counter() - start
+        model.save(os.path.join(write_dir, "model.keras"))
+        write_run_record(
+            write_dir,
+            task="cnn_pretrain",
+            data=config.data.name,
+            label_names=list(info.label_names),
+            precision=precision,
+            replicas=strategy.num_replicas_in_sync,
+            fit_seconds=round(seconds, 2),
+            final_metrics={k: float(v[-1]) for k, v in history.history.items()},
+            config=to_dict(config),
+        )
     return RunResult(model, model_dir, history.history, list(info.label_names), seconds)
