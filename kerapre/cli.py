@@ -116,6 +116,13 @@ def build_parser():
                     help="pair models: the second text of each pair, in order (repeatable)")
     pr.add_argument("--json", action="store_true", help="print one JSON object per text")
 
+    launch = commands.add_parser(
+        "launch", help="run a command as the workers of a multi-worker cluster on this machine (TF_CONFIG each)"
+    )
+    launch.add_argument("--workers", type=int, default=2, help="how many worker processes (default: 2)")
+    launch.add_argument("worker_command", nargs=argparse.REMAINDER, metavar="-- COMMAND",
+                        help="the worker program, e.g. -- kerapre pretrain cnn --set train.strategy=multi_worker_mirrored")
+
     quick = commands.add_parser("quickstart", help="the whole path on bundled real data, no arguments needed")
     quick.add_argument("--stage", action="append", choices=("cnn", "bert"), help="run only this stage (repeatable)")
     quick.add_argument("--output", default=os.path.join("runs", "quickstart"), help="where runs and reports go")
@@ -174,6 +181,11 @@ def _dispatch(args):
         return _evaluate(args)
     if args.command == "predict":
         return _predict(args)
+    if args.command == "launch":
+        from kerapre.launch import launch
+
+        command = args.worker_command[1:] if args.worker_command[:1] == ["--"] else args.worker_command
+        return launch(command, workers=args.workers)
     if args.command == "quickstart":
         from kerapre.workflows.quickstart import STAGES, quickstart
 
