@@ -153,7 +153,7 @@ def _dispatch(args):
         config = cfg.load_config(cfg.CNNPretrainConfig, args.config, args.overrides)
         run = pretrain_cnn(config, model_dir=args.model_dir)
         print(f"pretrained {config.model.preset} on {config.data.name}: "
-              f"val accuracy {run.history['val_accuracy'][-1]:.4f}; run in {args.model_dir}")
+              f"val accuracy {run.history.get('val_accuracy', [float('nan')])[-1]:.4f}; run in {args.model_dir}")
         print(f"next: kerapre export --model-dir {args.model_dir}")
         return 0
     if args.command == "finetune" and args.kind == "text":

@@ -201,14 +201,27 @@ def keeps_dtype_policy(workflow):
     return wrapper
 
 
+def choose_precision(precision, *, on_tpu, native_bfloat16):
+    """The dtype policy name ``precision`` means: ``auto`` is ``mixed_bfloat16`` on a TPU and
+    where the hardware computes bfloat16 natively, else ``float32``; other names stand."""
+    if precision != "auto":
+        return precision
+    return "mixed_bfloat16" if on_tpu or native_bfloat16 else "float32"
+
+
+def is_tpu(strategy):
+    """Whether ``strategy`` trains on TPUs (which need static shapes)."""
+    return isinstance(strategy, (tf.distribute.TPUStrategy, tf.distribute.experimental.TPUStrategy))
+
+
 def set_precision(precision="auto", strategy=None):
     """Sets Keras's global dtype policy and returns its name.
 
     ``auto`` chooses ``mixed_bfloat16`` on TPUs and where :func:`has_native_bfloat16`,
-    ``float32`` otherwise. ``mixed_float16`` is for GPUs.
+    ``float32`` otherwise (:func:`choose_precision`). ``mixed_float16`` is for GPUs.
     """
-    if precision == "auto":
-        on_tpu = isinstance(strategy, tf.distribute.TPUStrategy)
-        precision = "mixed_bfloat16" if on_tpu or has_native_bfloat16() else "float32"
+    on_tpu = strategy is not None and is_tpu(strategy)
+    precision = choose_precision(precision, on_tpu=on_tpu,
+                                 native_bfloat16=precision == "auto" and has_native_bfloat16())
     keras.mixed_precision.set_dtype_policy(precision)
     return precision

@@ -30,8 +30,8 @@ from kerapre.distribute import (
 from kerapre.errors import DataError
 from kerapre.models.bert import BertEncoder
 from kerapre.tasks.bert_pretrainer import BertPretrainer
-from kerapre.training import StepTimer, WarmupLinearDecay, make_optimizer, standard_callbacks
-from kerapre.workflows.pretrain_cnn import write_run_record
+from kerapre.training import RunBackup, StepTimer, WarmupLinearDecay, make_optimizer, standard_callbacks
+from kerapre.workflows.pretrain_cnn import BACKUP_DIR, resume_fingerprint, write_run_record
 
 PRETRAINER_FILE = "pretrainer.keras"
 VOCAB_FILE = "vocab.txt"
@@ -239,7 +239,9 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
     ``train.steps_per_epoch``, evaluating on the held-out split before, during and after.
     Writes ``config.yaml``, ``vocab.txt``, ``pairs/``, TensorBoard ``logs/``,
     ``metrics.csv``, ``checkpoints/latest.weights.h5``, ``pretrainer.keras`` and
-    ``run.json``.
+    ``run.json``; with ``train.backup`` a ``backup/`` while it runs, from which a crashed run
+    started again continues exactly. Under a multi-worker strategy only the chief writes
+    ``model_dir``.
 
     Args:
         config: a ``kerapre.config.BertPretrainConfig``.
@@ -333,13 +335,23 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
         log(f"[bert] encoder L{encoder.num_layers}/H{encoder.hidden_dim}/A{encoder.num_heads} "
             f"({encoder.count_params():,} parameters), {precision}, {strategy.num_replicas_in_sync} replica(s), "
             f"global batch {global_batch}: {total_steps} steps in {epochs} virtual epochs")
+        callbacks, first_epoch = [], 0
+        if train_config.backup:
+            # Every worker reads the chief's backup; each writes its own (only the chief's is kept).
+            backup = RunBackup(os.path.join(model_dir, BACKUP_DIR), fingerprint=resume_fingerprint(config),
+                               write_dir=os.path.join(write_dir, BACKUP_DIR))
+            callbacks, first_epoch = [backup], backup.epochs_done()
+            if first_epoch:
+                log(f"[bert] resuming after virtual epoch {first_epoch} from {os.path.join(model_dir, BACKUP_DIR)}")
         start = time.perf_counter()
         fit = pretrainer.fit(
-            train_ds,
+            train_ds.skip(first_epoch * train_config.steps_per_epoch),  # batches a resumed run already trained on
             steps_per_epoch=train_config.steps_per_epoch,
+            initial_epoch=first_epoch,
             epochs=epochs,
             validation_data=eval_ds,
-            callbacks=[*standard_callbacks(write_dir, keep_every_checkpoint=False), timer],
+            callbacks=[*standard_callbacks(write_dir, keep_every_checkpoint=False, append=first_epoch > 0), timer,
+                       *callbacks],
             verbose=train_config.verbose,
             shuffle=False,
         )

@@ -12,6 +12,7 @@ from kerapre.data import image_dataset_info, image_pipeline, load_image_dataset
 from kerapre.distribute import (
     get_strategy,
     global_batch_size,
+    is_tpu,
     keeps_dtype_policy,
     run_directory,
     set_precision,
@@ -19,9 +20,11 @@ from kerapre.distribute import (
 )
 from kerapre.export import holds_saved_model
 from kerapre.models.cnn import CNN, PRESETS
-from kerapre.training import make_optimizer, standard_callbacks
+from kerapre.errors import DataError
+from kerapre.training import RunBackup, make_optimizer, standard_callbacks
 
 RUN_FILE = "run.json"
+BACKUP_DIR = "backup"
 
 
 @dataclasses.dataclass
@@ -43,17 +46,37 @@ class RunResult:
     seconds: float
 
 
-def image_splits(data_config, *, image_shape, global_batch, seed, train_split=None):
-    """``(info, train, eval)``: the batched training and evaluation pipelines of a config."""
+def image_splits(data_config, *, image_shape, global_batch, seed, train_split=None, static_eval=False):
+    """``(info, train, eval, steps_per_epoch)`` of a config.
+
+    ``train`` is an endless stream of whole global batches (shuffled anew on every pass, the
+    same stream on every run with the same seed, static shapes); ``steps_per_epoch`` of its
+    batches make one pass over the training split. ``eval`` is the evaluation split, batched;
+    with ``static_eval`` (TPUs) its last partial batch is dropped so every shape is static.
+    """
     info = image_dataset_info(data_config.name, data_dir=data_config.data_dir)
     datasets = []
     for split, training in ((train_split or data_config.train_split, True), (data_config.eval_split, False)):
         ds = load_image_dataset(data_config.name, split, data_dir=data_config.data_dir)
         if data_config.limit:
             ds = ds.take(data_config.limit)
-        ds = image_pipeline(ds, batch_size=global_batch, training=training, seed=seed, image_shape=image_shape)
+        if training:
+            examples = _count(ds)
+            steps_per_epoch = examples // global_batch
+            if not steps_per_epoch:
+                raise DataError(
+                    f"{data_config.name}[{split}] has {examples} examples, fewer than one global batch of "
+                    f"{global_batch}: lower data.batch_size or raise data.limit"
+                )
+        ds = image_pipeline(ds, batch_size=global_batch, training=training, seed=seed, image_shape=image_shape,
+                            repeat=training, drop_remainder=training or static_eval)
         datasets.append(shard_by(ds, "data"))  # cached and shuffled whole: workers split every batch
-    return info, datasets[0], datasets[1]
+    return info, datasets[0], datasets[1], steps_per_epoch
+
+
+def _count(ds):
+    count = int(ds.cardinality())
+    return count if count >= 0 else int(ds.reduce(0, lambda n, _: n + 1))
 
 
 def compile_classifier(model, train_config, learning_rate=None):
@@ -77,6 +100,13 @@ def save_run_model(model, model_dir):
         model.save(os.path.join(model_dir, "model.keras"))
 
 
+def resume_fingerprint(config):
+    """What a resumed run must share with the backed-up one: the config but its verbosity."""
+    values = to_dict(config)
+    values["train"].pop("verbose", None)
+    return values
+
+
 def write_run_record(model_dir, **facts):
     """Writes ``run.json``: what a later ``export`` or ``finetune`` needs to know."""
     from kerapre import __version__
@@ -92,7 +122,10 @@ def pretrain_cnn(config=None, model_dir="runs/cnn_pretrain"):
     """Pretrains a CNN preset on a labelled source task (Fashion-MNIST by default).
 
     Writes ``config.yaml``, TensorBoard ``logs/``, ``metrics.csv``, per-epoch
-    ``checkpoints/``, the final ``model.keras`` and ``run.json`` into ``model_dir``.
+    ``checkpoints/``, the final ``model.keras`` and ``run.json`` into ``model_dir``; with
+    ``train.backup`` a ``backup/`` while it runs, from which a crashed run started again
+    continues exactly (see ``kerapre.training.RunBackup``). Under a multi-worker strategy only
+    the chief writes ``model_dir``.
 
     Args:
         config: a ``kerapre.config.CNNPretrainConfig`` (default: its defaults).
@@ -117,23 +150,32 @@ def pretrain_cnn(config=None, model_dir="runs/cnn_pretrain"):
         keras.utils.set_random_seed(config.train.seed)
         precision = set_precision(config.train.precision, strategy)
         batch = global_batch_size(strategy, config.data.batch_size)
-        info, train, evaluation = image_splits(
+        info, train, evaluation, steps_per_epoch = image_splits(
             config.data,
             image_shape=PRESETS[config.model.preset]["image_shape"],
             global_batch=batch,
             seed=config.train.seed,
+            static_eval=is_tpu(strategy),
         )
         with strategy.scope():
             model = CNN.from_preset(config.model.preset, num_classes=info.num_classes, cut=config.model.cut)
             compile_classifier(model, config.train)
 
+        callbacks, first_epoch = [], 0
+        if config.train.backup:
+            # Every worker reads the chief's backup; each writes its own (only the chief's is kept).
+            backup = RunBackup(os.path.join(model_dir, BACKUP_DIR), fingerprint=resume_fingerprint(config),
+                               write_dir=os.path.join(write_dir, BACKUP_DIR))
+            callbacks, first_epoch = [backup], backup.epochs_done()
         start = time.perf_counter()
         history = model.fit(
-            train,
+            train.skip(first_epoch * steps_per_epoch),  # the batches a resumed run already trained on
+            steps_per_epoch=steps_per_epoch,
+            initial_epoch=first_epoch,
             shuffle=False,  # the pipeline shuffles
             validation_data=evaluation,
             epochs=config.train.epochs,
-            callbacks=standard_callbacks(write_dir),
+            callbacks=[*standard_callbacks(write_dir, append=first_epoch > 0), *callbacks],
             verbose=config.train.verbose,
         )
         seconds = time.perf_counter() - start
