@@ -153,7 +153,19 @@ def training_dataset(records, masker, global_batch, seed, seq_length):
         streams, weights=[c / sum(counts) for c in counts], seed=seed)
     ds = ds.batch(global_batch, drop_remainder=True)
     # Sequential on purpose: parallel calls would draw the masks in a nondeterministic order.
-    return ds.map(masker).prefetch(tf.data.AUTOTUNE)
+    return with_static_batch(ds.map(masker), global_batch).prefetch(tf.data.AUTOTUNE)
+
+
+def with_static_batch(ds, batch_size):
+    """``ds`` with every tensor's first dimension set to ``batch_size`` (the masker's outputs
+    lose it), so every shape is static, as TPUs need."""
+
+    def fix(*element):
+        for tensor in tf.nest.flatten(element):
+            tensor.set_shape([batch_size, *tensor.shape[1:]])
+        return element
+
+    return ds.map(fix)
 
 
 def evaluation_dataset(records, masker, global_batch, seq_length, batches=None, seed=0):
@@ -165,7 +177,7 @@ def evaluation_dataset(records, masker, global_batch, seq_length, batches=None, 
     ds = ds.batch(global_batch, drop_remainder=True)
     if batches:
         ds = ds.take(batches)
-    ds = ds.map(masker).cache()
+    ds = with_static_batch(ds.map(masker), global_batch).cache()
     for _ in ds:  # fill the cache now, under the seed just set
         pass
     return ds
