@@ -83,3 +83,27 @@ def test_a_worker_killed_by_a_signal_is_reported(signal_code):
     err = io.StringIO()
     assert launch([sys.executable, "-c", program], workers=2, out=io.StringIO(), err=err, grace_seconds=2) == 137
     assert "worker 0 was killed by signal 9" in err.getvalue()
+
+
+def test_launch_runs_a_two_worker_cnn_pretraining_end_to_end(tmp_path):
+    from kerapre.data import load_image_dataset
+
+    load_image_dataset("mnist_5k", "train")  # prepared once, before two workers race for it
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "kerapre.cli", "launch", "--workers", "2", "--", "kerapre", "pretrain", "cnn",
+               "--model-dir", str(run_dir)]
+    for override in ("data.name=mnist_5k", "data.limit=64", "data.batch_size=16", "train.epochs=1",
+                     "train.verbose=0", "train.precision=float32", "train.strategy=multi_worker_mirrored"):
+        command += ["--set", override]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)  # the launcher and its workers
+        raise
+    assert proc.returncode == 0, out[-3000:]
+    for index in (0, 1):
+        assert f"[worker {index}] pretrained cnn_mnist on mnist_5k" in out
+    assert (run_dir / "model.keras").exists()
