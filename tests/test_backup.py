@@ -158,7 +158,8 @@ def test_a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(
     standard = cnn_workflow.standard_callbacks
     monkeypatch.setattr(cnn_workflow, "standard_callbacks", lambda *a, **k: [*standard(*a, **k), DivergeAt(2, 3)])
     config = load_config(CNNPretrainConfig, overrides=TINY)
-    with pytest.raises(TrainingError, match=r"loss became nan at epoch 2, step 3: training stopped .*learning_rate"):
+    message = r"loss became nan at epoch 2, step 3: training stopped and .* keeps the checkpoint of epoch 1; lower"
+    with pytest.raises(TrainingError, match=message):
         cnn_workflow.pretrain_cnn(config, model_dir=str(tmp_path))
     assert sorted(os.listdir(tmp_path / "checkpoints")) == ["epoch-001.weights.h5"]
     assert not (tmp_path / "model.keras").exists()

@@ -94,7 +94,8 @@ class StopOnNaN(keras.callbacks.Callback):
     """Stops training at the first step whose loss is NaN or infinite, before anything is saved.
 
     Raises ``TrainingError`` from inside ``fit``, so no later callback writes the diverged
-    weights: the last checkpoint and backup stay those of the last good epoch.
+    weights: the last checkpoint and backup stay those of the last good epoch (of an earlier
+    ``fit`` too, when a resumed run diverges).
 
     Args:
         model_dir: named in the message (where the last good checkpoint is).
@@ -111,9 +112,11 @@ class StopOnNaN(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and _not_finite(loss):
+            kept = (f"{self.model_dir} keeps the checkpoint of epoch {self._epoch}" if self._epoch
+                    else "no epoch had completed, so nothing was saved")
             raise TrainingError(
                 f"the loss became {float(loss)} at epoch {self._epoch + 1}, step {batch + 1}: training stopped and "
-                f"{self.model_dir} keeps the last good checkpoint; lower train.learning_rate or check the data"
+                f"{kept}; lower train.learning_rate or check the data"
             )
 
 
