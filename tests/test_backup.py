@@ -196,3 +196,13 @@ def test_backups_are_whole_files_and_refused_for_another_config(tmp_path):
     model.fit(x, y, epochs=1, verbose=0, callbacks=[RunBackup(str(tmp_path), {"lr": 0.1}, remove_when_done=False)])
     with pytest.raises(TrainingError, match="backup of a run with another config: .*delete"):
         RunBackup(str(tmp_path), fingerprint={"lr": 0.2})
+
+
+def test_the_nan_message_of_a_run_without_checkpoints_promises_none(tmp_path):
+    from kerapre.training import standard_callbacks
+
+    model = tiny_model()
+    x = np.full((4, 3), np.nan, "float32")
+    with pytest.raises(TrainingError, match="step 1: training stopped and this run writes no checkpoints; lower"):
+        model.fit(x, np.zeros((4, 2), "float32"), epochs=1, verbose=0,
+                  callbacks=standard_callbacks(str(tmp_path), checkpoints=False))

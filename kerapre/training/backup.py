@@ -99,11 +99,13 @@ class StopOnNaN(keras.callbacks.Callback):
 
     Args:
         model_dir: named in the message (where the last good checkpoint is).
+        checkpoints: whether the run writes checkpoints (the message says what is kept).
     """
 
-    def __init__(self, model_dir):
+    def __init__(self, model_dir, checkpoints=True):
         super().__init__()
         self.model_dir = model_dir
+        self.checkpoints = checkpoints
         self._epoch = 0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -112,8 +114,12 @@ class StopOnNaN(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and _not_finite(loss):
-            kept = (f"{self.model_dir} keeps the checkpoint of epoch {self._epoch}" if self._epoch
-                    else "no epoch had completed, so nothing was saved")
+            if not self.checkpoints:
+                kept = "this run writes no checkpoints"
+            elif self._epoch:
+                kept = f"{self.model_dir} keeps the checkpoint of epoch {self._epoch}"
+            else:
+                kept = "no epoch had completed, so nothing was saved"
             raise TrainingError(
                 f"the loss became {float(loss)} at epoch {self._epoch + 1}, step {batch + 1}: training stopped and "
                 f"{kept}; lower train.learning_rate or check the data"

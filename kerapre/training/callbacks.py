@@ -23,7 +23,7 @@ def standard_callbacks(model_dir, *, checkpoints=True, keep_every_checkpoint=Tru
     """
     os.makedirs(model_dir, exist_ok=True)
     callbacks = [
-        StopOnNaN(model_dir),  # first: it raises before any other callback sees the diverged step
+        StopOnNaN(model_dir, checkpoints),  # first: it raises before any other callback sees the diverged step
         keras.callbacks.TensorBoard(log_dir=os.path.join(model_dir, "logs")),
         keras.callbacks.CSVLogger(os.path.join(model_dir, "metrics.csv"), append=append),
     ]
