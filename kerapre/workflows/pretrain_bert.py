@@ -30,8 +30,8 @@ from kerapre.distribute import (
 from kerapre.errors import DataError
 from kerapre.models.bert import BertEncoder
 from kerapre.tasks.bert_pretrainer import BertPretrainer
-from kerapre.training import RunBackup, StepTimer, WarmupLinearDecay, make_optimizer, standard_callbacks
-from kerapre.workflows.pretrain_cnn import BACKUP_DIR, resume_fingerprint, write_run_record
+from kerapre.training import StepTimer, WarmupLinearDecay, make_optimizer, standard_callbacks
+from kerapre.workflows.pretrain_cnn import BACKUP_DIR, run_backup, write_run_record
 
 PRETRAINER_FILE = "pretrainer.keras"
 VOCAB_FILE = "vocab.txt"
@@ -347,14 +347,9 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
         log(f"[bert] encoder L{encoder.num_layers}/H{encoder.hidden_dim}/A{encoder.num_heads} "
             f"({encoder.count_params():,} parameters), {precision}, {strategy.num_replicas_in_sync} replica(s), "
             f"global batch {global_batch}: {total_steps} steps in {epochs} virtual epochs")
-        callbacks, first_epoch = [], 0
-        if train_config.backup:
-            # Every worker reads the chief's backup; each writes its own (only the chief's is kept).
-            backup = RunBackup(os.path.join(model_dir, BACKUP_DIR), fingerprint=resume_fingerprint(config),
-                               write_dir=os.path.join(write_dir, BACKUP_DIR))
-            callbacks, first_epoch = [backup], backup.epochs_done()
-            if first_epoch:
-                log(f"[bert] resuming after virtual epoch {first_epoch} from {os.path.join(model_dir, BACKUP_DIR)}")
+        callbacks, first_epoch = run_backup(config, model_dir, write_dir)
+        if first_epoch:
+            log(f"[bert] resuming after virtual epoch {first_epoch} from {os.path.join(model_dir, BACKUP_DIR)}")
         start = time.perf_counter()
         fit = pretrainer.fit(
             train_ds.skip(first_epoch * train_config.steps_per_epoch),  # batches a resumed run already trained on

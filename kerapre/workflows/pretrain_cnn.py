@@ -100,11 +100,19 @@ def save_run_model(model, model_dir):
         model.save(os.path.join(model_dir, "model.keras"))
 
 
-def resume_fingerprint(config):
-    """What a resumed run must share with the backed-up one: the config but its verbosity."""
-    values = to_dict(config)
-    values["train"].pop("verbose", None)
-    return values
+def run_backup(config, model_dir, write_dir):
+    """``([RunBackup], epochs done)`` of a run with ``train.backup`` on, else ``([], 0)``.
+
+    Every worker reads the chief's backup in ``model_dir``; each writes its own in
+    ``write_dir`` (only the chief's is kept). A resumed run must share the whole config but
+    ``train.verbose``."""
+    if not config.train.backup:
+        return [], 0
+    fingerprint = to_dict(config)
+    fingerprint["train"].pop("verbose")
+    backup = RunBackup(os.path.join(model_dir, BACKUP_DIR), fingerprint=fingerprint,
+                       write_dir=os.path.join(write_dir, BACKUP_DIR))
+    return [backup], backup.epochs_done()
 
 
 def write_run_record(model_dir, **facts):
@@ -161,12 +169,7 @@ def pretrain_cnn(config=None, model_dir="runs/cnn_pretrain"):
             model = CNN.from_preset(config.model.preset, num_classes=info.num_classes, cut=config.model.cut)
             compile_classifier(model, config.train)
 
-        callbacks, first_epoch = [], 0
-        if config.train.backup:
-            # Every worker reads the chief's backup; each writes its own (only the chief's is kept).
-            backup = RunBackup(os.path.join(model_dir, BACKUP_DIR), fingerprint=resume_fingerprint(config),
-                               write_dir=os.path.join(write_dir, BACKUP_DIR))
-            callbacks, first_epoch = [backup], backup.epochs_done()
+        callbacks, first_epoch = run_backup(config, model_dir, write_dir)
         start = time.perf_counter()
         history = model.fit(
             train.skip(first_epoch * steps_per_epoch),  # the batches a resumed run already trained on
