@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from kerapre.errors import ConfigError, DataError, ExportError, KerapreError  # noqa: E402
+from kerapre.errors import ConfigError, DataError, ExportError, KerapreError, TrainingError  # noqa: E402
 
 # Imported eagerly: the package `kerapre.export` would otherwise shadow the function, and
 # importing models, tasks and training registers their classes (layers, schedules), so
@@ -57,4 +57,4 @@ def __dir__():
     return sorted(list(globals()) + list(_LAZY))
 
 
-__all__ = ["ConfigError", "DataError", "ExportError", "KerapreError", "export", "load_backbone", "models", "tasks", "training", *_LAZY]
+__all__ = ["ConfigError", "DataError", "ExportError", "KerapreError", "TrainingError", "export", "load_backbone", "models", "tasks", "training", *_LAZY]

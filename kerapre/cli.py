@@ -130,6 +130,12 @@ def build_parser():
         parser_.add_argument("--output", default=os.path.join("runs", f"report_{kind}"),
                              help=f"where the CSV, PNG and Markdown go (default: runs/report_{kind})")
         _add_config_flags(parser_)
+    launch = commands.add_parser(
+        "launch", help="run a command as the workers of a multi-worker cluster on this machine (TF_CONFIG each)"
+    )
+    launch.add_argument("--workers", type=int, default=2, help="how many worker processes (default: 2)")
+    launch.add_argument("worker_command", nargs=argparse.REMAINDER, metavar="-- COMMAND",
+                        help="the worker program, e.g. -- kerapre pretrain cnn --set train.strategy=multi_worker_mirrored")
 
     quick = commands.add_parser("quickstart", help="the whole path on bundled real data, no arguments needed")
     quick.add_argument("--stage", action="append", choices=("cnn", "bert", "report"),
@@ -164,7 +170,7 @@ def _dispatch(args):
         config = cfg.load_config(cfg.CNNPretrainConfig, args.config, args.overrides)
         run = pretrain_cnn(config, model_dir=args.model_dir)
         print(f"pretrained {config.model.preset} on {config.data.name}: "
-              f"val accuracy {run.history['val_accuracy'][-1]:.4f}; run in {args.model_dir}")
+              f"val accuracy {run.history.get('val_accuracy', [float('nan')])[-1]:.4f}; run in {args.model_dir}")
         print(f"next: kerapre export --model-dir {args.model_dir}")
         return 0
     if args.command == "finetune" and args.kind == "text":
@@ -194,6 +200,11 @@ def _dispatch(args):
         return _predict(args)
     if args.command == "report":
         return _report(args)
+    if args.command == "launch":
+        from kerapre.launch import launch
+
+        command = args.worker_command[1:] if args.worker_command[:1] == ["--"] else args.worker_command
+        return launch(command, workers=args.workers)
     if args.command == "quickstart":
         from kerapre.workflows.quickstart import STAGES, quickstart
 

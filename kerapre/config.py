@@ -120,6 +120,20 @@ class TrainConfig:
         _check_run_settings(self)
 
 
+@dataclasses.dataclass
+class CNNTrainConfig(TrainConfig):
+    """How CNN pretraining runs: ``TrainConfig`` and a backup to resume from.
+
+    Args:
+        backup: back up the whole training state (weights, optimizer, position in the data)
+            in ``model_dir/backup`` after every epoch; started again after a crash, the run
+            continues from there and ends as an uninterrupted one would. Removed when the run
+            completes.
+    """
+
+    backup: bool = True
+
+
 # === Experiments ===
 
 
@@ -129,7 +143,7 @@ class CNNPretrainConfig:
 
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
-    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    train: CNNTrainConfig = dataclasses.field(default_factory=CNNTrainConfig)
 
 
 SSL_METHODS = ("simclr", "rotation")
@@ -397,6 +411,9 @@ class BertTrainConfig:
         eval_batches: held-out batches per evaluation (null: the whole split).
         seed: seeds weights, pairing, shuffling and masking.
         verbose: Keras progress output.
+        backup: back up the whole training state (weights, optimizer, position in the data)
+            in ``model_dir/backup`` after every virtual epoch; started again after a crash,
+            the run continues from there and ends as an uninterrupted one would.
     """
 
     steps: int = 3000
@@ -414,6 +431,7 @@ class BertTrainConfig:
     eval_batches: typing.Optional[int] = None
     seed: int = 0
     verbose: int = 1
+    backup: bool = True
 
     def validate(self):
         _check(self.steps > 0, "train.steps must be positive")

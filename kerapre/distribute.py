@@ -14,13 +14,17 @@ batch = kerapre.distribute.global_batch_size(strategy, 64)
 ```
 """
 
+import contextlib
 import functools
 import json
 import os
+import shutil
+import tempfile
 
 import keras
 import tensorflow as tf
 
+from kerapre import distribute_patches
 from kerapre.errors import ConfigError
 
 STRATEGY_NAMES = ("auto", "default", "one_device", "mirrored", "multi_worker_mirrored", "tpu")
@@ -59,6 +63,7 @@ def get_strategy(name="auto", *, tpu=None):
             _MIRRORED[devices] = tf.distribute.MirroredStrategy(list(devices))
         return _MIRRORED[devices]
     if name == "multi_worker_mirrored":
+        distribute_patches.apply()  # keras#20585: model.fit fails under this strategy otherwise
         return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=_cluster_resolver())
     return _tpu_strategy(tpu)
 
@@ -91,6 +96,60 @@ def _tpu_strategy(tpu):
             "or choose another train.strategy"
         ) from None
     return tf.distribute.TPUStrategy(resolver)
+
+
+def is_chief(strategy):
+    """Whether this process writes the run's files: always, except on the workers of a
+    multi-worker cluster other than the chief (or worker 0 when there is no chief)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if not distribute_patches.is_multi_worker(strategy) or resolver is None:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type in (None, "worker") and resolver.task_id == 0 and not has_chief
+
+
+def num_workers(strategy):
+    """How many worker processes train together (1 unless multi-worker)."""
+    if not distribute_patches.is_multi_worker(strategy):
+        return 1
+    return sum(len(tasks) for job, tasks in strategy.cluster_resolver.cluster_spec().as_dict().items()
+               if job in ("chief", "worker"))
+
+
+@contextlib.contextmanager
+def run_directory(strategy, model_dir):
+    """Yields where this process writes the run: ``model_dir`` on the chief, a temporary
+    directory (removed afterwards) on the other workers of a multi-worker cluster.
+
+    Every worker runs the same code, saves included (a save may take part in collective
+    ops), but only the chief's files are kept: TensorFlow's multi-worker convention.
+    """
+    if is_chief(strategy):
+        os.makedirs(model_dir, exist_ok=True)
+        yield model_dir
+        return
+    scratch = tempfile.mkdtemp(prefix="kerapre-worker-")
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def shard_by(ds, policy):
+    """Sets how a multi-worker strategy splits ``ds`` among the workers.
+
+    Args:
+        ds: a ``tf.data.Dataset`` of global batches.
+        policy: ``file`` (each worker reads its own share of the files: for data sets in
+            many TFRecord shards) or ``data`` (each worker reads everything and keeps its
+            share of every batch: for small or cached sets, and where the order matters).
+    """
+    policies = {"file": tf.data.experimental.AutoShardPolicy.FILE, "data": tf.data.experimental.AutoShardPolicy.DATA}
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = policies[policy]
+    return ds.with_options(options)
 
 
 def global_batch_size(strategy, per_replica_batch_size):
@@ -142,14 +201,27 @@ def keeps_dtype_policy(workflow):
     return wrapper
 
 
+def choose_precision(precision, *, on_tpu, native_bfloat16):
+    """The dtype policy name ``precision`` means: ``auto`` is ``mixed_bfloat16`` on a TPU and
+    where the hardware computes bfloat16 natively, else ``float32``; other names stand."""
+    if precision != "auto":
+        return precision
+    return "mixed_bfloat16" if on_tpu or native_bfloat16 else "float32"
+
+
+def is_tpu(strategy):
+    """Whether ``strategy`` trains on TPUs (which need static shapes)."""
+    return isinstance(strategy, (tf.distribute.TPUStrategy, tf.distribute.experimental.TPUStrategy))
+
+
 def set_precision(precision="auto", strategy=None):
     """Sets Keras's global dtype policy and returns its name.
 
     ``auto`` chooses ``mixed_bfloat16`` on TPUs and where :func:`has_native_bfloat16`,
-    ``float32`` otherwise. ``mixed_float16`` is for GPUs.
+    ``float32`` otherwise (:func:`choose_precision`). ``mixed_float16`` is for GPUs.
     """
-    if precision == "auto":
-        on_tpu = isinstance(strategy, tf.distribute.TPUStrategy)
-        precision = "mixed_bfloat16" if on_tpu or has_native_bfloat16() else "float32"
+    on_tpu = strategy is not None and is_tpu(strategy)
+    precision = choose_precision(precision, on_tpu=on_tpu,
+                                 native_bfloat16=precision == "auto" and has_native_bfloat16())
     keras.mixed_precision.set_dtype_policy(precision)
     return precision

@@ -19,3 +19,7 @@ class DataError(KerapreError, ValueError):
 
 class ExportError(KerapreError, ValueError):
     """An export directory exists, is incomplete or is not a kerapre export."""
+
+
+class TrainingError(KerapreError):
+    """Training cannot go on (the loss became NaN) or cannot resume (a backup of another run)."""

@@ -1,6 +1,10 @@
 """Small data makers shared by the tests."""
 
+import numpy as np
 import tensorflow as tf
+
+WORDS = ("river mountain city music painter physics theory king war ship island language novel "
+         "planet energy bridge forest church garden market school engine winter harbour").split()
 
 
 def tiny_images(n=64, shape=(28, 28, 1), classes=10, seed=0):
@@ -32,3 +36,19 @@ def fake_bert_run(run_dir):
     pretrainer.compile(optimizer=keras.optimizers.AdamW(WarmupLinearDecay(1e-3, 10, 1)))
     pretrainer.save(str(run_dir / "pretrainer.keras"))
     return str(run_dir)
+
+
+def topic_corpus(path):
+    """Writes a BERT-format corpus to ``path`` (a pathlib.Path): 40 documents of 8 sentences,
+    each document about two topic words. Returns the path as a string."""
+    rng = np.random.default_rng(0)
+    lines = []
+    for doc in range(40):
+        topic = rng.choice(WORDS, 2, replace=False)
+        for _ in range(8):
+            words = list(rng.choice(WORDS, 6)) + list(topic) * 2
+            rng.shuffle(words)
+            lines.append("The " + " ".join(words) + ".")
+        lines.append("")
+    path.write_text("\n".join(lines))
+    return str(path)

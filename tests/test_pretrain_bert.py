@@ -13,26 +13,12 @@ from kerapre.config import BertPretrainConfig, load_config
 from kerapre.data.vocab import load_vocabulary
 from kerapre.errors import DataError
 from kerapre.workflows.pretrain_bert import load_encoder_for_init, pretrain_bert
-
-WORDS = ("river mountain city music painter physics theory king war ship island language novel "
-         "planet energy bridge forest church garden market school engine winter harbour").split()
+from helpers import topic_corpus
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    """A BERT-format corpus: 40 documents of 8 sentences, each document about two topic words."""
-    rng = np.random.default_rng(0)
-    path = tmp_path_factory.mktemp("corpus") / "corpus.txt"
-    lines = []
-    for doc in range(40):
-        topic = rng.choice(WORDS, 2, replace=False)
-        for _ in range(8):
-            words = list(rng.choice(WORDS, 6)) + list(topic) * 2
-            rng.shuffle(words)
-            lines.append("The " + " ".join(words) + ".")
-        lines.append("")
-    path.write_text("\n".join(lines))
-    return str(path)
+    return topic_corpus(tmp_path_factory.mktemp("corpus") / "corpus.txt")
 
 
 TINY = ["data.vocab_size=200", "data.seq_length=32", "data.max_predictions=5", "data.dupe_factor=2",

@@ -1,4 +1,4 @@
-"""The callbacks every kerapre run gets: TensorBoard, a metrics CSV and checkpoints."""
+"""The callbacks every kerapre run gets: a NaN stop, TensorBoard, a metrics CSV and checkpoints."""
 
 import os
 import statistics
@@ -6,22 +6,26 @@ import time
 
 import keras
 
+from kerapre.training.backup import StopOnNaN
+
 
 def standard_callbacks(model_dir, *, checkpoints=True, keep_every_checkpoint=True, append=False):
     """TensorBoard logs in ``model_dir/logs``, ``model_dir/metrics.csv`` and weight
-    checkpoints in ``model_dir/checkpoints/``.
+    checkpoints in ``model_dir/checkpoints/``; a NaN loss stops training with a
+    ``TrainingError`` before anything of the diverged step is written.
 
     Args:
         model_dir: the run directory.
         checkpoints: whether to write a weights checkpoint after every epoch.
         keep_every_checkpoint: one file per epoch (``epoch-NNN.weights.h5``), or only the
             latest (``latest.weights.h5``, for large models).
+        append: continue ``metrics.csv`` (a resumed run) instead of starting it anew.
     """
     os.makedirs(model_dir, exist_ok=True)
     callbacks = [
+        StopOnNaN(model_dir, checkpoints),  # first: it raises before any other callback sees the diverged step
         keras.callbacks.TensorBoard(log_dir=os.path.join(model_dir, "logs")),
         keras.callbacks.CSVLogger(os.path.join(model_dir, "metrics.csv"), append=append),
-        keras.callbacks.TerminateOnNaN(),
     ]
     if checkpoints:
         os.makedirs(os.path.join(model_dir, "checkpoints"), exist_ok=True)

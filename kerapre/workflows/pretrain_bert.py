@@ -18,12 +18,20 @@ from kerapre.data.corpus import is_path_like, iter_documents
 from kerapre.data.masking import PretrainingMasker
 from kerapre.data.pretraining_pairs import load_pairs_info, load_pretraining_records, write_pretraining_records
 from kerapre.data.vocab import learn_vocabulary, load_vocabulary, vocabulary_hash
-from kerapre.distribute import get_strategy, global_batch_size, keeps_dtype_policy, set_precision
+from kerapre.distribute import (
+    get_strategy,
+    global_batch_size,
+    keeps_dtype_policy,
+    num_workers,
+    run_directory,
+    set_precision,
+    shard_by,
+)
 from kerapre.errors import DataError
 from kerapre.models.bert import BertEncoder
 from kerapre.tasks.bert_pretrainer import BertPretrainer
 from kerapre.training import StepTimer, WarmupLinearDecay, make_optimizer, standard_callbacks
-from kerapre.workflows.pretrain_cnn import write_run_record
+from kerapre.workflows.pretrain_cnn import BACKUP_DIR, run_backup, write_run_record
 
 PRETRAINER_FILE = "pretrainer.keras"
 VOCAB_FILE = "vocab.txt"
@@ -145,7 +153,19 @@ def training_dataset(records, masker, global_batch, seed, seq_length):
         streams, weights=[c / sum(counts) for c in counts], seed=seed)
     ds = ds.batch(global_batch, drop_remainder=True)
     # Sequential on purpose: parallel calls would draw the masks in a nondeterministic order.
-    return ds.map(masker).prefetch(tf.data.AUTOTUNE)
+    return with_static_batch(ds.map(masker), global_batch).prefetch(tf.data.AUTOTUNE)
+
+
+def with_static_batch(ds, batch_size):
+    """``ds`` with every tensor's first dimension set to ``batch_size`` (the masker's outputs
+    lose it), so every shape is static, as TPUs need."""
+
+    def fix(*element):
+        for tensor in tf.nest.flatten(element):
+            tensor.set_shape([batch_size, *tensor.shape[1:]])
+        return element
+
+    return ds.map(fix)
 
 
 def evaluation_dataset(records, masker, global_batch, seq_length, batches=None, seed=0):
@@ -157,7 +177,7 @@ def evaluation_dataset(records, masker, global_batch, seq_length, batches=None, 
     ds = ds.batch(global_batch, drop_remainder=True)
     if batches:
         ds = ds.take(batches)
-    ds = ds.map(masker).cache()
+    ds = with_static_batch(ds.map(masker), global_batch).cache()
     for _ in ds:  # fill the cache now, under the seed just set
         pass
     return ds
@@ -231,7 +251,9 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
     ``train.steps_per_epoch``, evaluating on the held-out split before, during and after.
     Writes ``config.yaml``, ``vocab.txt``, ``pairs/``, TensorBoard ``logs/``,
     ``metrics.csv``, ``checkpoints/latest.weights.h5``, ``pretrainer.keras`` and
-    ``run.json``.
+    ``run.json``; with ``train.backup`` a ``backup/`` while it runs, from which a crashed run
+    started again continues exactly. Under a multi-worker strategy only the chief writes
+    ``model_dir``.
 
     Args:
         config: a ``kerapre.config.BertPretrainConfig``.
@@ -254,108 +276,120 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
         if source:  # a missing file or unknown set fails here, before anything is written
             iter_documents(source, config.data.train_split, text_key=config.data.text_key,
                            data_dir=config.data.data_dir)
-    os.makedirs(model_dir, exist_ok=True)
-    save_config(config, os.path.join(model_dir, "config.yaml"))
-    keras.utils.set_random_seed(config.train.seed)
-    data, train_config = config.data, config.train
+    # First: a multi-worker strategy must exist before TensorFlow runs any op.
+    strategy = get_strategy(config.train.strategy)
+    with run_directory(strategy, model_dir) as write_dir:
+        save_config(config, os.path.join(write_dir, "config.yaml"))
+        keras.utils.set_random_seed(config.train.seed)
+        data, train_config = config.data, config.train
 
-    vocab_path, vocab = prepare_vocabulary(config, model_dir, init_vocabulary_path(config.model.init), log)
-    train_records, train_meta = prepare_pairs(config, model_dir, vocab_path, data.train_split, data.dupe_factor, log)
-    extra_records = [
-        prepare_pairs(config, model_dir, vocab_path, data.train_split, data.dupe_factor, log, corpus=extra)[0]
-        for extra in data.extra_corpora
-    ]
-    eval_records = None
-    if data.eval_corpus:
-        eval_records, _ = prepare_pairs(config, model_dir, vocab_path, data.train_split, 1, log,
-                                        corpus=data.eval_corpus)
-    elif data.eval_split and is_path_like(data.corpus):
-        log("[bert] text-file corpora have no held-out split: set data.eval_corpus for a held-out evaluation")
-    elif data.eval_split:
-        eval_records, _ = prepare_pairs(config, model_dir, vocab_path, data.eval_split, 1, log)
+        vocab_path, vocab = prepare_vocabulary(config, write_dir, init_vocabulary_path(config.model.init), log)
+        train_records, train_meta = prepare_pairs(config, write_dir, vocab_path, data.train_split,
+                                                  data.dupe_factor, log)
+        extra_records = [
+            prepare_pairs(config, write_dir, vocab_path, data.train_split, data.dupe_factor, log, corpus=extra)[0]
+            for extra in data.extra_corpora
+        ]
+        eval_records = None
+        if data.eval_corpus:
+            eval_records, _ = prepare_pairs(config, write_dir, vocab_path, data.train_split, 1, log,
+                                            corpus=data.eval_corpus)
+        elif data.eval_split and is_path_like(data.corpus):
+            log("[bert] text-file corpora have no held-out split: set data.eval_corpus for a held-out evaluation")
+        elif data.eval_split:
+            eval_records, _ = prepare_pairs(config, write_dir, vocab_path, data.eval_split, 1, log)
 
-    strategy = get_strategy(train_config.strategy)
-    precision = set_precision(train_config.precision, strategy)
-    global_batch = global_batch_size(strategy, data.batch_size)
-    masker = PretrainingMasker(
-        vocab, max_predictions=data.max_predictions, rate=data.mask_rate, whole_word=data.whole_word_masking,
-        next_sentence=config.model.next_sentence,
-    )
-    train_ds = training_dataset([train_records, *extra_records], masker, global_batch, train_config.seed,
-                                data.seq_length)
-    eval_ds = None
-    if eval_records:
-        eval_ds = evaluation_dataset(eval_records, masker, global_batch, data.seq_length,
-                                     train_config.eval_batches, seed=train_config.seed + 1)
-    train_sample = evaluation_dataset(train_records, masker, global_batch, data.seq_length,
-                                      train_config.eval_batches or 20, seed=train_config.seed + 2)
-    keras.utils.set_random_seed(train_config.seed)
-
-    epochs = math.ceil(train_config.steps / train_config.steps_per_epoch)
-    total_steps = epochs * train_config.steps_per_epoch  # whole virtual epochs
-    with strategy.scope():
-        pretrainer = build_pretrainer(config, len(vocab))
-        warmup = train_config.steps // 10 if train_config.warmup_steps is None else train_config.warmup_steps
-        end = train_config.learning_rate if train_config.decay == "constant" else 0.0
-        schedule = WarmupLinearDecay(train_config.learning_rate, total_steps, warmup, end=end)
-        pretrainer.compile(
-            optimizer=make_optimizer(train_config, schedule),
-            jit_compile=train_config.jit_compile,
-            steps_per_execution=train_config.steps_per_execution,
+        precision = set_precision(train_config.precision, strategy)
+        global_batch = global_batch_size(strategy, data.batch_size)
+        masker = PretrainingMasker(
+            vocab, max_predictions=data.max_predictions, rate=data.mask_rate, whole_word=data.whole_word_masking,
+            next_sentence=config.model.next_sentence,
         )
+        train_ds = training_dataset([train_records, *extra_records], masker, global_batch, train_config.seed,
+                                    data.seq_length)
+        # Workers read their own pair shards when there are enough to go round.
+        shards = min(len(load_pairs_info(r).files) for r in [train_records, *extra_records])
+        train_ds = shard_by(train_ds, "file" if shards >= num_workers(strategy) else "data")
+        eval_ds = None
+        if eval_records:
+            eval_ds = evaluation_dataset(eval_records, masker, global_batch, data.seq_length,
+                                         train_config.eval_batches, seed=train_config.seed + 1)
+            eval_ds = shard_by(eval_ds, "data")  # cached with a fixed cardinality: workers split every batch
+        train_sample = evaluation_dataset(train_records, masker, global_batch, data.seq_length,
+                                          train_config.eval_batches or 20, seed=train_config.seed + 2)
+        train_sample = shard_by(train_sample, "data")
+        keras.utils.set_random_seed(train_config.seed)
 
-    def evaluate(ds):
-        results = pretrainer.evaluate(ds, verbose=0, return_dict=True)
-        return {k: float(v) for k, v in results.items() if k in EVAL_METRICS}
+        epochs = math.ceil(train_config.steps / train_config.steps_per_epoch)
+        total_steps = epochs * train_config.steps_per_epoch  # whole virtual epochs
+        with strategy.scope():
+            pretrainer = build_pretrainer(config, len(vocab))
+            warmup = train_config.steps // 10 if train_config.warmup_steps is None else train_config.warmup_steps
+            end = train_config.learning_rate if train_config.decay == "constant" else 0.0
+            schedule = WarmupLinearDecay(train_config.learning_rate, total_steps, warmup, end=end)
+            pretrainer.compile(
+                optimizer=make_optimizer(train_config, schedule),
+                jit_compile=train_config.jit_compile,
+                steps_per_execution=train_config.steps_per_execution,
+            )
 
-    before = evaluate(eval_ds) if eval_ds is not None else None
-    baseline = majority_baseline(eval_ds) if eval_ds is not None else float("nan")
-    if before:
-        log(f"[bert] held-out before training: {_format(before)}; majority-token MLM baseline {baseline:.4f}")
+        def evaluate(ds):
+            results = pretrainer.evaluate(ds, verbose=0, return_dict=True)
+            return {k: float(v) for k, v in results.items() if k in EVAL_METRICS}
 
-    timer = StepTimer()
-    encoder = pretrainer.encoder
-    log(f"[bert] encoder L{encoder.num_layers}/H{encoder.hidden_dim}/A{encoder.num_heads} "
-        f"({encoder.count_params():,} parameters), {precision}, {strategy.num_replicas_in_sync} replica(s), "
-        f"global batch {global_batch}: {total_steps} steps in {epochs} virtual epochs")
-    start = time.perf_counter()
-    fit = pretrainer.fit(
-        train_ds,
-        steps_per_epoch=train_config.steps_per_epoch,
-        epochs=epochs,
-        validation_data=eval_ds,
-        callbacks=[*standard_callbacks(model_dir, keep_every_checkpoint=False), timer],
-        verbose=train_config.verbose,
-        shuffle=False,
-    )
-    seconds = time.perf_counter() - start
-    after = evaluate(eval_ds) if eval_ds is not None else None
-    train_metrics = evaluate(train_sample)
-    speed = global_batch / timer.median()
-    if after:
-        log(f"[bert] held-out after training: {_format(after)}")
-    log(f"[bert] training pairs after training: {_format(train_metrics)}; {speed:.0f} sequences/s")
+        before = evaluate(eval_ds) if eval_ds is not None else None
+        baseline = majority_baseline(eval_ds) if eval_ds is not None else float("nan")
+        if before:
+            log(f"[bert] held-out before training: {_format(before)}; majority-token MLM baseline {baseline:.4f}")
 
-    pretrainer.save(os.path.join(model_dir, PRETRAINER_FILE))
-    write_run_record(
-        model_dir,
-        task="bert_pretrain",
-        corpus=data.corpus,
-        vocab_size=len(vocab),
-        vocab_hash=vocabulary_hash(vocab),
-        train_pairs=train_meta.count,
-        precision=precision,
-        replicas=strategy.num_replicas_in_sync,
-        sequences_per_second=round(speed, 1),
-        fit_seconds=round(seconds, 1),
-        held_out_before=before,
-        held_out_after=after,
-        train_after=train_metrics,
-        mlm_majority_baseline=baseline,
-        config=to_dict(config),
-    )
+        timer = StepTimer()
+        encoder = pretrainer.encoder
+        log(f"[bert] encoder L{encoder.num_layers}/H{encoder.hidden_dim}/A{encoder.num_heads} "
+            f"({encoder.count_params():,} parameters), {precision}, {strategy.num_replicas_in_sync} replica(s), "
+            f"global batch {global_batch}: {total_steps} steps in {epochs} virtual epochs")
+        callbacks, first_epoch = run_backup(config, model_dir, write_dir)
+        if first_epoch:
+            log(f"[bert] resuming after virtual epoch {first_epoch} from {os.path.join(model_dir, BACKUP_DIR)}")
+        start = time.perf_counter()
+        fit = pretrainer.fit(
+            train_ds.skip(first_epoch * train_config.steps_per_epoch),  # batches a resumed run already trained on
+            steps_per_epoch=train_config.steps_per_epoch,
+            initial_epoch=first_epoch,
+            epochs=epochs,
+            validation_data=eval_ds,
+            callbacks=[*standard_callbacks(write_dir, keep_every_checkpoint=False, append=first_epoch > 0), timer,
+                       *callbacks],
+            verbose=train_config.verbose,
+            shuffle=False,
+        )
+        seconds = time.perf_counter() - start
+        after = evaluate(eval_ds) if eval_ds is not None else None
+        train_metrics = evaluate(train_sample)
+        speed = global_batch / timer.median()
+        if after:
+            log(f"[bert] held-out after training: {_format(after)}")
+        log(f"[bert] training pairs after training: {_format(train_metrics)}; {speed:.0f} sequences/s")
+
+        pretrainer.save(os.path.join(write_dir, PRETRAINER_FILE))
+        write_run_record(
+            write_dir,
+            task="bert_pretrain",
+            corpus=data.corpus,
+            vocab_size=len(vocab),
+            vocab_hash=vocabulary_hash(vocab),
+            train_pairs=train_meta.count,
+            precision=precision,
+            replicas=strategy.num_replicas_in_sync,
+            sequences_per_second=round(speed, 1),
+            fit_seconds=round(seconds, 1),
+            held_out_before=before,
+            held_out_after=after,
+            train_after=train_metrics,
+            mlm_majority_baseline=baseline,
+            config=to_dict(config),
+        )
     history = {k: [float(x) for x in v] for k, v in fit.history.items()}
-    return BertRunResult(pretrainer, model_dir, vocab_path, history, before, after, train_metrics,
+    return BertRunResult(pretrainer, model_dir, os.path.join(model_dir, VOCAB_FILE), history, before, after, train_metrics,
                          baseline, speed, seconds)
 
 

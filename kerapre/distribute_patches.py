@@ -1,0 +1,105 @@
+"""The Keras 3 fix that makes ``model.fit`` work under ``MultiWorkerMirroredStrategy``.
+
+Keras 3's TensorFlow trainer breaks ``fit`` and ``evaluate`` in multi-worker mode
+(keras-team/keras#20585, tensorflow/tensorflow#72388) in two places:
+
+1. ``TensorFlowTrainer._maybe_symbolic_build`` builds the model from the first batch by
+   ``strategy.reduce("MEAN", batch)``: on several workers that is an eager cross-worker
+   reduction of a ``PerReplica`` batch, which fails with "Attempt to convert a value
+   (PerReplica...)". The build needs shapes only, so one local replica's batch does.
+2. ``reduce_per_replica`` reduces every step output with ``strategy.reduce("MEAN", v,
+   axis=0)`` in multi-worker mode; the outputs are scalar metrics, so it fails with
+   "Invalid reduction dimension 0 for input with 0 dimensions". Scalars are averaged over
+   the replicas with ``axis=None`` instead (what the single-worker branch computes).
+
+:func:`apply` installs both, once, and only on the Keras versions in
+``PATCHED_KERAS_VERSIONS`` (checked against their trainer code); on another version it
+warns and changes nothing. ``kerapre.distribute.get_strategy`` calls it when it builds a
+multi-worker strategy.
+"""
+
+import warnings
+
+import keras
+import tensorflow as tf
+from keras.src import tree
+from keras.src.backend.tensorflow import trainer as tf_trainer
+
+PATCHED_KERAS_VERSIONS = ("3.15",)
+"""The ``major.minor`` Keras versions whose trainer code these patches were written for."""
+
+_ORIGINALS = {}
+
+
+def is_multi_worker(strategy):
+    """Whether ``strategy`` all-reduces across several worker processes."""
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
+        strategy.extended._in_multi_worker_mode()
+    )
+
+
+def keras_version_is_patched(version=None):
+    """Whether the patches were written for Keras ``version`` (default: the installed one)."""
+    return ".".join((version or keras.__version__).split(".")[:2]) in PATCHED_KERAS_VERSIONS
+
+
+def apply():
+    """Installs the two multi-worker fixes into Keras's TensorFlow trainer.
+
+    Returns:
+        True if they are installed (now or before), False on an unpatched Keras version.
+    """
+    if _ORIGINALS:
+        return True
+    if not keras_version_is_patched():
+        warnings.warn(
+            f"kerapre's multi-worker fix for keras#20585 was written for Keras {', '.join(PATCHED_KERAS_VERSIONS)}, "
+            f"not {keras.__version__}: it is not applied, so model.fit may fail under MultiWorkerMirroredStrategy",
+            stacklevel=2,
+        )
+        return False
+    _ORIGINALS["_maybe_symbolic_build"] = tf_trainer.TensorFlowTrainer._maybe_symbolic_build
+    _ORIGINALS["reduce_per_replica"] = tf_trainer.reduce_per_replica
+    tf_trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
+    tf_trainer.reduce_per_replica = reduce_per_replica
+    return True
+
+
+def remove():
+    """Puts Keras's own functions back (for tests)."""
+    if not _ORIGINALS:
+        return
+    tf_trainer.TensorFlowTrainer._maybe_symbolic_build = _ORIGINALS.pop("_maybe_symbolic_build")
+    tf_trainer.reduce_per_replica = _ORIGINALS.pop("reduce_per_replica")
+
+
+def maybe_symbolic_build(self, iterator=None, data_batch=None):
+    """``TensorFlowTrainer._maybe_symbolic_build`` that builds a multi-worker model from one
+    local replica's first batch instead of reducing the batch across workers."""
+    strategy = self._distribute_strategy
+    if iterator is not None and strategy is not None and is_multi_worker(strategy):
+        for _, _, it in iterator:
+            data_batch = tree.map_structure(lambda x: _first_local(strategy, x), next(it))
+            break
+        iterator = None
+    return _ORIGINALS["_maybe_symbolic_build"](self, iterator=iterator, data_batch=data_batch)
+
+
+def reduce_per_replica(values, strategy, reduction):
+    """``reduce_per_replica`` that averages scalar step outputs across workers with
+    ``axis=None``; every other case goes to Keras's own function."""
+    mean = reduction == "mean" or (reduction == "auto" and not isinstance(strategy, tf.distribute.TPUStrategy))
+    if not (mean and is_multi_worker(strategy)):
+        return _ORIGINALS["reduce_per_replica"](values, strategy, reduction)
+
+    def reduce(value):
+        rank = _first_local(strategy, value).shape.rank
+        return strategy.reduce("MEAN", value, axis=None if rank == 0 else 0)
+
+    return tree.map_structure(reduce, values)
+
+
+def _first_local(strategy, value):
+    if isinstance(value, tf.distribute.DistributedValues):
+        return strategy.experimental_local_results(value)[0]
+    return value

@@ -1,0 +1,208 @@
+"""Exact resume after SIGKILL, the NaN stop, and the backup file itself."""
+
+import csv
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerapre.config import CNNPretrainConfig, load_config
+from kerapre.data import load_image_dataset
+from kerapre.errors import TrainingError
+from kerapre.training import RunBackup
+from kerapre.training.backup import STATE_FILE
+from kerapre.workflows import pretrain_cnn as cnn_workflow
+from helpers import topic_corpus
+from test_pretrain_bert import TINY as BERT_TINY
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+# Runs the CLI with op determinism on and one extra callback that records the position in
+# the data, sleeps after each step when $SLOW is set (so the test can kill it mid-epoch) and
+# SIGKILLs its own process after step $KILL_AT ("epoch batch", 0-based) when that is set.
+CLI_WITH_PROGRESS = textwrap.dedent("""
+    import os, signal, sys, time
+    import keras, tensorflow as tf
+    from kerapre import cli
+    from kerapre.workflows import pretrain_bert, pretrain_cnn
+
+    tf.config.experimental.enable_op_determinism()
+
+    class Progress(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+        def on_train_batch_end(self, batch, logs=None):
+            with open(os.environ["PROGRESS"], "w") as f:
+                f.write(f"{self.epoch} {batch}")
+            if os.environ.get("KILL_AT") == f"{self.epoch} {batch}":
+                os.kill(os.getpid(), signal.SIGKILL)
+            time.sleep(float(os.environ.get("SLOW", "0")))
+
+    for workflow in (pretrain_cnn, pretrain_bert):
+        workflow.standard_callbacks = (lambda standard: lambda *args, **kwargs: [*standard(*args, **kwargs),
+                                                                                 Progress()])(workflow.standard_callbacks)
+    sys.exit(cli.main(sys.argv[1:]))
+""")
+
+TINY = ["data.name=mnist_5k", "data.limit=96", "data.batch_size=16", "train.epochs=3", "train.verbose=0",
+        "train.strategy=default", "train.precision=float32"]  # 6 steps per epoch
+
+
+def cli_command(tmp_path, run_dir, kind="cnn", overrides=TINY):
+    script = tmp_path / "cli_with_progress.py"
+    script.write_text(CLI_WITH_PROGRESS)
+    args = [sys.executable, str(script), "pretrain", kind, "--model-dir", str(run_dir)]
+    for override in overrides:
+        args += ["--set", override]
+    return args
+
+
+def cli_env(tmp_path, **extra):
+    return {**os.environ, "PROGRESS": str(tmp_path / "progress"), **extra,
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+
+
+def final_weights(run_dir):
+    return keras.saving.load_model(run_dir / "model.keras").get_weights()
+
+
+def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_weights(tmp_path):
+    load_image_dataset("mnist_5k", "train")  # prepared once, here, not in the subprocesses
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    done = subprocess.run(cli_command(tmp_path, whole), env=cli_env(tmp_path), capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert not (whole / "backup").exists(), "a completed run keeps no backup"
+
+    proc = subprocess.Popen(cli_command(tmp_path, killed), env=cli_env(tmp_path, SLOW="0.3"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    position = None
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                position = tuple(int(x) for x in (tmp_path / "progress").read_text().split())
+            except (FileNotFoundError, ValueError):
+                position = None
+            if (killed / "backup" / STATE_FILE).exists() and position and position[0] == 1 and position[1] >= 2:
+                os.kill(proc.pid, signal.SIGKILL)  # mid-epoch 2: its first 3 steps are lost
+                break
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None and proc.returncode is None:
+            proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, f"the run ended by itself (at {position}) before it could be killed"
+    assert not (killed / "model.keras").exists()
+    with np.load(killed / "backup" / STATE_FILE) as state:
+        assert '"epochs_done": 1' in str(state["meta"])
+
+    resumed = subprocess.run(cli_command(tmp_path, killed), env=cli_env(tmp_path), capture_output=True, text=True,
+                             timeout=180)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    for a, b in zip(final_weights(whole), final_weights(killed), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with open(killed / "metrics.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2"]  # each epoch once
+    assert not (killed / "backup").exists()
+
+
+def test_a_killed_bert_run_resumes_from_its_backup(tmp_path):
+    # Resume only: two uninterrupted BERT runs of one command already differ slightly between
+    # processes (see docs/distributed.md), so bitwise equality is checked on the CNN above.
+    overrides = [f"data.corpus={topic_corpus(tmp_path / 'corpus.txt')}", *BERT_TINY, "train.steps=9",
+                 "train.steps_per_epoch=3"]
+    run_dir = tmp_path / "killed"
+    killed = subprocess.run(cli_command(tmp_path, run_dir, "bert", overrides), env=cli_env(tmp_path, KILL_AT="1 1"),
+                            capture_output=True, text=True, timeout=180)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert not (run_dir / "pretrainer.keras").exists()
+    with np.load(run_dir / "backup" / STATE_FILE) as state:
+        assert '"epochs_done": 1' in str(state["meta"])
+    resumed = subprocess.run(cli_command(tmp_path, run_dir, "bert", overrides), env=cli_env(tmp_path),
+                             capture_output=True, text=True, timeout=180)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resuming after virtual epoch 1 from {run_dir / 'backup'}" in resumed.stdout
+    with open(run_dir / "metrics.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2"]
+    assert (tmp_path / "progress").read_text() == "2 2"  # the resumed run ended with the last step
+    assert (run_dir / "pretrainer.keras").exists()
+    assert not (run_dir / "backup").exists()
+
+
+class DivergeAt(keras.callbacks.Callback):
+    """Makes the weights diverge (the logits kernel NaN) before step ``step`` of epoch ``epoch``
+    (1-based), as a too-high learning rate would."""
+
+    def __init__(self, epoch, step):
+        super().__init__()
+        self.at, self.epoch = (epoch - 1, step - 1), 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            kernel = self.model.get_layer("logits").kernel
+            kernel.assign(tf.fill(kernel.shape, float("nan")))
+
+
+def test_a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    standard = cnn_workflow.standard_callbacks
+    monkeypatch.setattr(cnn_workflow, "standard_callbacks", lambda *a, **k: [*standard(*a, **k), DivergeAt(2, 3)])
+    config = load_config(CNNPretrainConfig, overrides=TINY)
+    message = r"loss became nan at epoch 2, step 3: training stopped and .* keeps the checkpoint of epoch 1; lower"
+    with pytest.raises(TrainingError, match=message):
+        cnn_workflow.pretrain_cnn(config, model_dir=str(tmp_path))
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == ["epoch-001.weights.h5"]
+    assert not (tmp_path / "model.keras").exists()
+    with np.load(tmp_path / "backup" / STATE_FILE) as state:
+        assert '"epochs_done": 1' in str(state["meta"])
+        assert all(np.isfinite(state[k]).all() for k in state.files if k != "meta")
+    with open(tmp_path / "metrics.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0"]
+
+
+def tiny_model():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(keras.optimizers.Adam(0.1), "mse")
+    return model
+
+
+def test_backups_are_whole_files_and_refused_for_another_config(tmp_path):
+    x, y = np.ones((8, 3), "float32"), np.zeros((8, 2), "float32")
+    model = tiny_model()
+    backup = RunBackup(str(tmp_path), fingerprint={"lr": 0.1}, remove_when_done=False)
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[backup])
+    assert os.listdir(tmp_path) == [STATE_FILE]  # the temporary file was renamed in
+
+    restored = tiny_model()
+    again = RunBackup(str(tmp_path), fingerprint={"lr": 0.1})
+    assert again.epochs_done() == 2
+    restored.fit(x, y, epochs=2, initial_epoch=2, verbose=0, callbacks=[again])  # no epoch left: restore only
+    for a, b in zip(model.get_weights(), restored.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert int(restored.optimizer.iterations.numpy()) == int(model.optimizer.iterations.numpy()) == 2
+    assert not tmp_path.exists() or not os.listdir(tmp_path)  # removed when the run completed
+
+    RunBackup(str(tmp_path), fingerprint={"lr": 0.1}, remove_when_done=False)  # nothing there: fine
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[RunBackup(str(tmp_path), {"lr": 0.1}, remove_when_done=False)])
+    with pytest.raises(TrainingError, match="backup of a run with another config: .*delete"):
+        RunBackup(str(tmp_path), fingerprint={"lr": 0.2})
+
+
+def test_the_nan_message_of_a_run_without_checkpoints_promises_none(tmp_path):
+    from kerapre.training import standard_callbacks
+
+    model = tiny_model()
+    x = np.full((4, 3), np.nan, "float32")
+    with pytest.raises(TrainingError, match="step 1: training stopped and this run writes no checkpoints; lower"):
+        model.fit(x, np.zeros((4, 2), "float32"), epochs=1, verbose=0,
+                  callbacks=standard_callbacks(str(tmp_path), checkpoints=False))
