@@ -660,7 +660,7 @@ def plot_report(summary, path, *, target, majority=None):
             ax.axhline(majority, color="gray", linewidth=0.8, label="majority class")
         ax.set_xscale("log")
         ax.set_xticks(ticks)
-        ax.set_xticklabels([f"all\n({all_per_class})" if c == ALL else str(c) for c in counts])
+        ax.set_xticklabels([f"all\n({len(target.y_pool):,})" if c == ALL else str(c) for c in counts])
         ax.minorticks_off()
         ax.set_xlabel("labelled examples per class")
         ax.set_title(f"backbone: {backbone}" if backbone != "none" else "from scratch")
@@ -681,8 +681,7 @@ def write_markdown(summary, comparisons, path, *, config, target, backbones, pre
     """The report as Markdown: setup, the table of test accuracy, the comparison with
     scratch, the plot, and how to read it. Written atomically."""
     counts = _label_columns(summary)
-    all_per_class = target.per_class_pool()
-    header = [str(c) if c != ALL else f"all ({all_per_class})" for c in counts]
+    header = [str(c) if c != ALL else f"all ({len(target.y_pool):,} examples)" for c in counts]
     n = max(s["n"] for s in summary)
     lines = [
         f"# Label efficiency on {target.name}",
