@@ -30,3 +30,14 @@ def in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
+
+@pytest.fixture(scope="module")
+def cnn_file(tmp_path_factory):
+    """A .keras file of a cnn_mnist model with fresh weights: a backbone load_backbone,
+    extract_features and the report can load."""
+    from kerapre.models.cnn import CNN
+
+    path = tmp_path_factory.mktemp("cnn") / "model.keras"
+    keras.utils.set_random_seed(0)
+    CNN.from_preset("cnn_mnist").save(str(path))
+    return str(path)

@@ -1,22 +1,12 @@
 """Features from a frozen backbone as NumPy arrays (``kerapre.extract_features`` and
 ``kerapre.extract_text_features``)."""
 
-import keras
 import numpy as np
 import pytest
 
 import kerapre
 from kerapre.errors import DataError
-from kerapre.models.cnn import CNN
 from tests.helpers import fake_bert_run, tiny_images
-
-
-@pytest.fixture(scope="module")
-def cnn_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("cnn") / "model.keras"
-    keras.utils.set_random_seed(0)
-    CNN.from_preset("cnn_mnist").save(str(path))
-    return str(path)
 
 
 def test_extract_features_equals_the_backbone_flattened_and_loads_paths(cnn_file):

@@ -12,22 +12,12 @@ import kerapre
 from kerapre import cli
 from kerapre.config import ConfigError, ImageReportConfig, TextReportConfig, load_config
 from kerapre.errors import DataError
-from kerapre.models.cnn import CNN
 from kerapre.report import label_efficiency as le
 from tests.helpers import fake_bert_run
 
 TINY = ["train.min_steps=4", "train.epochs=1", "train.evaluations=2", "train.probe_c=[1.0]",
         "train.learning_rates.scratch=[0.001]", "train.learning_rates.frozen=[0.001]",
         "train.learning_rates.trainable=[0.001]"]
-
-
-@pytest.fixture(scope="module")
-def cnn_file(tmp_path_factory):
-    """A .keras file of a cnn_mnist model (fresh weights): a backbone the report can load."""
-    path = tmp_path_factory.mktemp("cnn") / "model.keras"
-    keras.utils.set_random_seed(0)
-    CNN.from_preset("cnn_mnist").save(str(path))
-    return str(path)
 
 
 def test_keep_best_restores_the_earliest_best_epoch():
