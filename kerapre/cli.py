@@ -271,7 +271,7 @@ def _report(args):
     config = cfg.load_config(config_class, args.config, args.overrides)
     if args.backbones:  # set as given: a path is not parsed as YAML
         config.backbones = list(args.backbones)
-    label_efficiency(cfg.validate(config), output_dir=args.output)
+    label_efficiency(config, output_dir=args.output)  # validates the config first
     return 0
 
 

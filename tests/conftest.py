@@ -41,3 +41,12 @@ def cnn_file(tmp_path_factory):
     keras.utils.set_random_seed(0)
     CNN.from_preset("cnn_mnist").save(str(path))
     return str(path)
+
+
+@pytest.fixture(scope="module")
+def pretrain_run(tmp_path_factory):
+    """A fake BERT pretraining run (a 400-token vocabulary, a one-layer encoder): see
+    ``tests.helpers.fake_bert_run``."""
+    from helpers import fake_bert_run
+
+    return fake_bert_run(tmp_path_factory.mktemp("bert_run"))

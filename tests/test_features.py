@@ -6,7 +6,7 @@ import pytest
 
 import kerapre
 from kerapre.errors import DataError
-from tests.helpers import fake_bert_run, tiny_images
+from helpers import fake_bert_run, tiny_images
 
 
 def test_extract_features_equals_the_backbone_flattened_and_loads_paths(cnn_file):

@@ -14,15 +14,9 @@ from kerapre.errors import ConfigError, DataError
 from kerapre.models import BertEncoder
 from kerapre.tasks import TextClassifier
 from kerapre.workflows.finetune_text import DEFAULT_LEARNING_RATES, finetune_text, load_encoder
-from helpers import fake_bert_run
 
 TINY = ["data.limit=256", "data.seq_length=32", "data.batch_size=32", "train.epochs=3",
         "train.precision=float32", "train.verbose=0"]
-
-
-@pytest.fixture(scope="module")
-def pretrain_run(tmp_path_factory):
-    return fake_bert_run(tmp_path_factory.mktemp("bert_run"))
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from kerapre import cli
 from kerapre.config import ConfigError, ImageReportConfig, TextReportConfig, load_config
 from kerapre.errors import DataError
 from kerapre.report import label_efficiency as le
-from tests.helpers import fake_bert_run
+from helpers import fake_bert_run
 
 TINY = ["train.min_steps=4", "train.epochs=1", "train.evaluations=2", "train.probe_c=[1.0]",
         "train.learning_rates.scratch=[0.001]", "train.learning_rates.frozen=[0.001]",

@@ -22,7 +22,6 @@ from kerapre.data.text_classification import is_pair_dataset
 from kerapre.errors import DataError
 from kerapre.workflows.finetune_text import finetune_text, load_text_run
 from kerapre.workflows.predict import predict_text
-from helpers import fake_bert_run
 
 PAIR_SETS = [
     ("glue/mrpc", ("sentence1", "sentence2"), ("not_equivalent", "equivalent")),
@@ -34,11 +33,6 @@ TINY = ["data.name=glue/mrpc", "data.limit=64", "data.seq_length=32", "data.batc
         "data.test_split=validation", "train.epochs=1", "train.precision=float32", "train.verbose=0"]
 FIRSTS = ["Is the film worth seeing?", "A cat sat on the mat.", ""]
 SECONDS = ["Yes, it is gripping from start to finish.", "The mat had a cat on it.", "Nothing."]
-
-
-@pytest.fixture(scope="module")
-def pretrain_run(tmp_path_factory):
-    return fake_bert_run(tmp_path_factory.mktemp("bert_run"))
 
 
 @pytest.fixture(scope="module")

@@ -111,36 +111,19 @@ def load_image_target(name, validation_per_class=50, data_dir=None, limit=None):
     same for every run, never among the labels a run trains on). ``limit`` keeps the first
     ``limit`` examples of each (for smoke runs).
     """
-    from kerapre.data.images import choose_per_class, dataset_to_numpy, image_dataset_info, load_image_dataset
+    from kerapre.data.images import dataset_to_numpy, image_dataset_info, load_image_dataset
 
     info = image_dataset_info(name, data_dir=data_dir)
-    x_pool, y_pool = dataset_to_numpy(load_image_dataset(name, "train", data_dir=data_dir))
-    x_test, y_test = dataset_to_numpy(load_image_dataset(name, "test", data_dir=data_dir))
-    if "validation" in info.split_sizes:
-        x_val, y_val = dataset_to_numpy(load_image_dataset(name, "validation", data_dir=data_dir))
-        how = f"the {name} validation split ({len(y_val)} examples)"
-    else:
-        held = choose_per_class(y_pool, validation_per_class, info.num_classes, VALIDATION_SEED)
-        x_val, y_val = x_pool[held], y_pool[held]
-        x_pool, y_pool = x_pool[~held], y_pool[~held]
-        how = (f"{validation_per_class} examples per class held out of {name}[train] "
-               f"({len(y_val)}; the same for every run, never trained on)")
-    return _limited(Target(name, x_pool, y_pool, x_val, y_val, x_test, y_test, info.num_classes, how), limit)
 
+    def arrays(split):
+        return dataset_to_numpy(load_image_dataset(name, split, data_dir=data_dir))
 
-def _limited(target, limit):
-    if not limit:
-        return target
-    keep = slice(0, limit)
-    return dataclasses.replace(
-        target, x_pool=_take(target.x_pool, keep), y_pool=target.y_pool[keep], x_val=_take(target.x_val, keep),
-        y_val=target.y_val[keep], x_test=_take(target.x_test, keep), y_test=target.y_test[keep],
-        validation=f"{target.validation}, first {limit} kept")
+    return _target(name, arrays, info, validation_per_class, limit)
 
 
 def load_text_target(name, validation_per_class=500, data_dir=None, limit=None):
-    """As ``load_image_target`` for a text classification set (texts as arrays of str)."""
-    from kerapre.data.images import choose_per_class
+    """As ``load_image_target`` for a text classification set (texts as arrays of str; a
+    tuple of two such arrays for sentence pairs)."""
     from kerapre.data.text_classification import load_text_classification, text_dataset_info
 
     info = text_dataset_info(name, data_dir=data_dir)
@@ -155,6 +138,14 @@ def load_text_target(name, validation_per_class=500, data_dir=None, limit=None):
             return tuple(np.asarray([t[i] for t in texts], object) for i in range(2)), labels
         return np.asarray(texts, object), labels
 
+    return _target(name, arrays, info, validation_per_class, limit)
+
+
+def _target(name, arrays, info, validation_per_class, limit):
+    """The ``Target`` of a set whose ``arrays(split)`` gives ``(inputs, labels)``: its own
+    validation split, else ``validation_per_class`` per class held out of ``train``."""
+    from kerapre.data.images import choose_per_class
+
     x_pool, y_pool = arrays("train")
     x_test, y_test = arrays("test")
     if "validation" in info.split_sizes:
@@ -164,8 +155,15 @@ def load_text_target(name, validation_per_class=500, data_dir=None, limit=None):
         held = choose_per_class(y_pool, validation_per_class, info.num_classes, VALIDATION_SEED)
         x_val, y_val = _take(x_pool, held), y_pool[held]
         x_pool, y_pool = _take(x_pool, ~held), y_pool[~held]
-        how = f"{validation_per_class} examples per class held out of {name}[train] ({len(y_val)})"
-    return _limited(Target(name, x_pool, y_pool, x_val, y_val, x_test, y_test, info.num_classes, how), limit)
+        how = (f"{validation_per_class} examples per class held out of {name}[train] "
+               f"({len(y_val)}; the same for every run, never trained on)")
+    target = Target(name, x_pool, y_pool, x_val, y_val, x_test, y_test, info.num_classes, how)
+    if not limit:
+        return target
+    keep = slice(0, limit)
+    return dataclasses.replace(
+        target, x_pool=_take(x_pool, keep), y_pool=y_pool[keep], x_val=_take(x_val, keep), y_val=y_val[keep],
+        x_test=_take(x_test, keep), y_test=y_test[keep], validation=f"{how}, first {limit} kept")
 
 
 def _take(x, index):
