@@ -135,3 +135,28 @@ def test_mlm_only_mode_has_no_nsp_head():
     pretrainer = BertPretrainer(BertEncoder.from_preset("bert_tiny", vocabulary_size=len(VOCAB)), next_sentence=False)
     masked = PretrainingMasker(VOCAB, max_predictions=8)({k: tf.constant(v) for k, v in _pairs(4).items()})[0]
     assert set(pretrainer(masked)) == {"mlm"}
+
+
+@pytest.mark.parametrize("next_sentence", [True, False])
+def test_perplexity_is_the_exp_of_the_mlm_loss_and_the_exact_metric_agrees_on_one_batch(next_sentence):
+    from kerapre.tasks.bert_pretrainer import MaskedLMPerplexity
+
+    keras.utils.set_random_seed(2)
+    pairs = _pairs(32, length=32)
+    ds = tf.data.Dataset.from_tensor_slices(pairs).batch(32).map(
+        PretrainingMasker(VOCAB, max_predictions=8, next_sentence=next_sentence)).cache()
+    pretrainer = BertPretrainer(BertEncoder.from_preset("bert_tiny", vocabulary_size=len(VOCAB)),
+                                next_sentence=next_sentence)
+    pretrainer.compile(keras.optimizers.AdamW(1e-3))
+    logs = pretrainer.evaluate(ds, return_dict=True, verbose=0)
+    mlm_loss = logs["mlm_loss"] if next_sentence else logs["loss"]
+    np.testing.assert_allclose(logs["mlm_perplexity"], np.exp(mlm_loss), rtol=1e-6)
+    assert 50 < logs["mlm_perplexity"] < 400  # near the vocabulary size (165) before training
+    history = pretrainer.fit(ds.repeat(), steps_per_epoch=2, epochs=1, verbose=0).history
+    assert "mlm_perplexity" in history
+
+    # The exact metric computes the same value from its own cross-entropy over one batch, and wins.
+    pretrainer.compile(keras.optimizers.AdamW(1e-3), weighted_metrics={"mlm": [MaskedLMPerplexity(name="perplexity")]})
+    exact = pretrainer.evaluate(ds, return_dict=True, verbose=0)
+    mlm_loss = exact["mlm_loss"] if next_sentence else exact["loss"]
+    np.testing.assert_allclose(exact["mlm_perplexity"], np.exp(mlm_loss), rtol=1e-4)
