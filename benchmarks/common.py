@@ -112,7 +112,13 @@ def machine():
 
 
 def save_result(name, result):
-    """Writes ``results/<name>.json`` (what ``run_all.py`` renders into docs/benchmarks.md)."""
+    """Writes ``results/<name>.json``, which ``run_all.py`` renders into docs/benchmarks.md.
+
+    ``result`` is JSON-able; ``run_all.py`` reads three keys of it: ``title`` (the section
+    heading), ``markdown`` (the section body: set-up, a table of every side, notes) and
+    ``targets`` (``[{"target": what, "goal": "≥ 2×", "measured": "2.4×", "met": bool}]``,
+    gathered into the summary table). Everything else (raw timings) is kept for reference.
+    """
     os.makedirs(RESULTS_DIR, exist_ok=True)
     path = os.path.join(RESULTS_DIR, f"{name}.json")
     with open(path + ".tmp", "w") as f:
