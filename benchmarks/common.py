@@ -25,8 +25,8 @@ def step_medians(sides, *, rounds, steps, warmup=3):
         sides: ``{name: fit(steps) -> list of step seconds}``.
 
     Returns:
-        ``{name: {"median_s": median over all timed steps, "round_medians_s": [...],
-        "wall_s": [wall seconds of each round's fit]}}``.
+        ``{name: {"median_s": median over all timed steps, "sum_s": their sum, "steps": their
+        number, "round_medians_s": [...], "wall_s": [wall seconds of each round's fit]}}``.
     """
     for fit in sides.values():
         fit(warmup)  # traces, compiles and fills caches
@@ -40,7 +40,8 @@ def step_medians(sides, *, rounds, steps, warmup=3):
             wall[name].append(time.perf_counter() - start)
             times[name].extend(seconds[1:])  # the first step of a fit call waits for the iterator
             rounds_out[name].append(statistics.median(seconds[1:]))
-    return {name: {"median_s": statistics.median(times[name]), "round_medians_s": rounds_out[name],
+    return {name: {"median_s": statistics.median(times[name]), "sum_s": sum(times[name]),
+                   "steps": len(times[name]), "round_medians_s": rounds_out[name],
                    "wall_s": wall[name]} for name in sides}
 
 

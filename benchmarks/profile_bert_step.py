@@ -52,7 +52,10 @@ def main():
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--logdir", default=None, help="where the profile goes (default: a temporary dir)")
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--quick", action="store_true", help="one profiled step")
     args = parser.parse_args()
+    if args.quick:
+        args.steps = 1
 
     import tensorflow as tf
 
@@ -70,7 +73,16 @@ def main():
           f"wall ({BATCH} sequences); profile in {logdir}")
     for row in top:
         print(f"  {row['op_type']:32s} {row['self_ms_per_step']:8.1f} ms/step  {row['share']:6.1%}")
-    save_result("profile_bert_step", {"side": args.side, "steps": args.steps, "step_ms": [s * 1000 for s in seconds],
+    lines = [f"`{args.side}` at the `bert_pretraining.py` shape, {args.steps} steps recorded with `tf.profiler` after 5 "
+             f"warm-up steps ({sum(seconds) / len(seconds) * 1000:.0f} ms/step wall while profiling), summarised by "
+             "XProf's `framework_op_stats`: host self-time by TensorFlow op type, summed over both cores' threads "
+             f"({whole / 1000 / args.steps:.0f} ms per step in all); `python benchmarks/profile_bert_step.py "
+             "--logdir DIR` keeps the profile for TensorBoard.", "",
+             "| op type | self-time per step (ms) | share |", "|---|---|---|"]
+    lines += [f"| `{row['op_type']}` | {row['self_ms_per_step']:.1f} | {row['share']:.1%} |" for row in top]
+    save_result("profile_bert_step", {"title": "Profile of one BERT pretraining step", "markdown": "\n".join(lines),
+                                      "targets": [], "side": args.side, "steps": args.steps,
+                                      "step_ms": [s * 1000 for s in seconds],
                                       "host_self_ms_per_step": whole / 1000 / args.steps, "top": top})
 
 

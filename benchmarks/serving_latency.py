@@ -3,17 +3,20 @@
 Loads the TF Serving export in this process the way TF Serving runs it (the SavedModel's
 signature, no Keras), warms it up, then times single calls with 1 and 32 Rotten Tomatoes
 test sentences: p50 and p99 over ``--repeats`` calls each, the two batch sizes alternated.
+Without ``--export`` (or when it does not exist) it exports a freshly built bert_tiny
+classifier (seq 64, as the quickstart's) to a temporary directory: latency does not depend
+on the weights.
 
-    python benchmarks/serving_latency.py --export saved_models/rotten_tomatoes --repeats 200
+    python benchmarks/serving_latency.py [--export saved_models/rotten_tomatoes] [--repeats 200]
 """
 
 import argparse
 import os
 import statistics
-import sys
+import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from common import machine, save_result
 
 import tensorflow as tf  # noqa: E402
 import tensorflow_text  # noqa: E402,F401  (registers the tokenizer ops)
@@ -32,19 +35,47 @@ def percentile(values, q):
     return values[min(len(values) - 1, round(q / 100 * (len(values) - 1)))]
 
 
+def fresh_export():
+    """Exports an untrained bert_tiny Rotten Tomatoes classifier (seq 64), all formats."""
+    import keras
+
+    from kerapre.data import BertTextPreprocessor
+    from kerapre.data.vocab import learn_vocabulary
+    from kerapre.export import export
+    from kerapre.models import BertEncoder
+    from kerapre.tasks import TextClassifier
+
+    vocab = learn_vocabulary("wiki_sample", 8192, show_progress=False)
+    keras.utils.set_random_seed(0)
+    model = TextClassifier(BertEncoder.from_preset("bert_tiny", vocabulary_size=len(vocab)), 2)
+    base = tempfile.mkdtemp(prefix="kerapre_bench_serving_")
+    export(model, "rotten_tomatoes", base_dir=base, label_names=["rotten", "fresh"],
+           preprocessor=BertTextPreprocessor(vocab, sequence_length=64))
+    return os.path.join(base, "rotten_tomatoes")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--export", default="saved_models/rotten_tomatoes")
     parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--quick", action="store_true", help="20 calls each (a smoke run)")
     args = parser.parse_args()
+    if args.quick:
+        args.repeats = 20
+    source = args.export
+    if not os.path.isdir(args.export):
+        args.export = fresh_export()
+        source = "a freshly exported, untrained bert_tiny classifier (seq 64)"
 
     export_dir = latest_version_dir(args.export)
     base = os.path.dirname(os.path.normpath(export_dir))
     version = os.path.basename(os.path.normpath(export_dir))
+    sizes = {}
     for suffix in ("", "-hub", "-keras"):
         path = os.path.join(base + suffix, version)
         if os.path.isdir(path):
-            print(f"size {path}: {directory_megabytes(path):.1f} MB")
+            sizes[suffix or "serving"] = directory_megabytes(path)
+            print(f"size {path}: {sizes[suffix or 'serving']:.1f} MB")
 
     signature = tf.saved_model.load(export_dir).signatures["serving_default"]
     texts = [t.decode() for t, _ in load_text_classification("rotten_tomatoes", "test").take(64).as_numpy_iterator()]
@@ -58,10 +89,21 @@ def main():
             start = time.perf_counter()
             signature(text=batch)["probabilities"].numpy()
             seconds[size].append(time.perf_counter() - start)
+    rows = []
     for size, values in seconds.items():
-        print(f"serving_default, batch {size:2d}: p50 {1000 * statistics.median(values):.2f} ms, "
-              f"p99 {1000 * percentile(values, 99):.2f} ms, {size / statistics.median(values):.0f} sentences/s "
-              f"({args.repeats} calls)")
+        rows.append({"batch": size, "p50_ms": 1000 * statistics.median(values), "p99_ms": 1000 * percentile(values, 99),
+                     "sentences_per_s": size / statistics.median(values)})
+        print(f"serving_default, batch {size:2d}: p50 {rows[-1]['p50_ms']:.2f} ms, p99 {rows[-1]['p99_ms']:.2f} ms, "
+              f"{rows[-1]['sentences_per_s']:.0f} sentences/s ({args.repeats} calls)")
+    lines = [f"The exported raw-text `serving_default` of {source}, loaded with `tf.saved_model.load` the way "
+             f"TF Serving runs it (no Keras), {args.repeats} calls per batch size after 10 warm-up calls, the two "
+             "sizes alternated; `python benchmarks/serving_latency.py`.", "",
+             "| batch | p50 (ms) | p99 (ms) | sentences/s (at p50) |", "|---|---|---|---|"]
+    lines += [f"| {r['batch']} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['sentences_per_s']:,.0f} |" for r in rows]
+    lines += ["", "Export sizes: " + ", ".join(f"{k} {v:.1f} MB" for k, v in sizes.items()) + ". A real TF Serving "
+              "server (gRPC/REST) adds its own overhead; none is available on this machine."]
+    save_result("serving_latency", {"title": "Serving latency", "markdown": "\n".join(lines), "targets": [],
+                                    "rows": rows, "sizes_mb": sizes, "machine": machine()})
 
 
 if __name__ == "__main__":

@@ -584,6 +584,9 @@ class TextDataConfig:
         validation_split: the split evaluated after every epoch and at the end (null: none).
         test_split: the split evaluated once at the end (null: none).
         seq_length: tokens per example, ``[CLS] text [SEP]`` and padding; longer text is cut.
+        dynamic_padding: pad each batch only to its longest example (at most
+            ``seq_length``): short texts train several times faster, with the same outputs
+            (padding is masked). Ignored on TPUs, which need static shapes.
         batch_size: examples per replica per step.
         vocab: a ``vocab.txt``; required for ``backbone: scratch``; for a pretrained backbone
             null takes the ``vocab.txt`` beside it.
@@ -597,6 +600,7 @@ class TextDataConfig:
     validation_split: typing.Optional[str] = "validation"
     test_split: typing.Optional[str] = "test"
     seq_length: int = 128
+    dynamic_padding: bool = True
     batch_size: int = 32
     vocab: typing.Optional[str] = None
     lowercase: bool = True

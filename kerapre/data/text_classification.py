@@ -236,7 +236,8 @@ def split_labelled_texts(ds, labels_per_class, num_classes, seed):
     return _select(ds, keep), _select(ds, ~keep)
 
 
-def text_pipeline(ds, preprocessor, *, batch_size, training, seed=0, cache=True, shuffle_buffer=20_000):
+def text_pipeline(ds, preprocessor, *, batch_size, training, seed=0, cache=True, shuffle_buffer=20_000,
+                  pad_to_longest=False):
     """Batches ``(text, label)`` pairs for ``model.fit``: preprocess, cache, shuffle, batch, prefetch.
 
     ``preprocessor`` maps chunks of raw text to encoder inputs (``ds.map(preprocessor)``
@@ -253,9 +254,14 @@ def text_pipeline(ds, preprocessor, *, batch_size, training, seed=0, cache=True,
         seed: shuffle seed.
         cache: keep the token ids in memory after the first epoch.
         shuffle_buffer: shuffle buffer size; at least the set size gives a full shuffle.
+        pad_to_longest: cut each batch to its longest example (``trim_to_longest``), so
+            short texts do not pay for the whole sequence length; the encoder's outputs
+            for each example do not change (padding is masked). Not for TPUs, which need
+            static shapes.
 
     Returns:
-        A ``tf.data.Dataset`` of ``(inputs dict of int32 [B, seq], labels int64 [B])``.
+        A ``tf.data.Dataset`` of ``(inputs dict of int32 [B, seq], labels int64 [B])``
+        (``[B, longest in the batch]`` with ``pad_to_longest``).
 
     Raises:
         DataError: if the set is known to be empty.
@@ -278,7 +284,17 @@ def text_pipeline(ds, preprocessor, *, batch_size, training, seed=0, cache=True,
         ds = ds.cache()
     if training:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size)
+    if pad_to_longest:
+        ds = ds.map(trim_to_longest)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def trim_to_longest(x, *rest):
+    """Cuts a batch of right-padded encoder inputs (``padding_mask`` 1 on real tokens) to
+    its longest example; the other elements (labels, weights) pass through."""
+    length = tf.reduce_max(tf.reduce_sum(x["padding_mask"], axis=1))
+    return ({key: value[:, :length] for key, value in x.items()}, *rest)
 
 
 def _builder(name, data_dir):

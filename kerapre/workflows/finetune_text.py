@@ -17,7 +17,7 @@ from kerapre.data.text_classification import (
 )
 from kerapre.data.text_preprocessor import BertTextPreprocessor
 from kerapre.data.vocab import VOCAB_FILENAME, load_vocabulary, vocabulary_hash, write_vocabulary
-from kerapre.distribute import get_strategy, global_batch_size, keeps_dtype_policy, set_precision
+from kerapre.distribute import get_strategy, global_batch_size, is_tpu, keeps_dtype_policy, set_precision
 from kerapre.errors import DataError
 from kerapre.export.hub import find_hub_encoder, load_hub_encoder
 from kerapre.export.layout import latest_version_dir, read_metadata
@@ -310,9 +310,12 @@ def finetune_text(config=None, model_dir=None, log=print):
         save_config(config, os.path.join(model_dir, "config.yaml"))
 
     preprocessor = BertTextPreprocessor(vocab, sequence_length=data.seq_length, lowercase=data.lowercase)
-    train = text_pipeline(pool, preprocessor, batch_size=batch, training=True, seed=train_config.seed)
+    trim = data.dynamic_padding and not is_tpu(strategy)
+    train = text_pipeline(pool, preprocessor, batch_size=batch, training=True, seed=train_config.seed,
+                          pad_to_longest=trim)
     validation, test = (
-        None if raw is None else text_pipeline(raw, preprocessor, batch_size=max(batch, 128), training=False)
+        None if raw is None else text_pipeline(raw, preprocessor, batch_size=max(batch, 128), training=False,
+                                               pad_to_longest=trim)
         for raw in (validation_raw, test_raw)
     )
     log(f"[finetune_text] {config.backbone} ({'trainable' if config.trainable else 'frozen'}, "
