@@ -50,6 +50,9 @@ def get_strategy(name="auto", *, tpu=None):
         name = _auto_strategy_name(tpu)
     if name == "default":
         return tf.distribute.get_strategy()
+    # keras#20585 (model.fit fails under multi_worker_mirrored) and the same batches whatever
+    # the strategy (Keras would open an extra iterator of the training data to build the model)
+    distribute_patches.apply()
     if name == "one_device":
         gpus = tf.config.list_logical_devices("GPU")
         return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
@@ -63,7 +66,6 @@ def get_strategy(name="auto", *, tpu=None):
             _MIRRORED[devices] = tf.distribute.MirroredStrategy(list(devices))
         return _MIRRORED[devices]
     if name == "multi_worker_mirrored":
-        distribute_patches.apply()  # keras#20585: model.fit fails under this strategy otherwise
         return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=_cluster_resolver())
     return _tpu_strategy(tpu)
 
