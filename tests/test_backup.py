@@ -139,9 +139,9 @@ def test_a_two_worker_run_with_a_killed_worker_resumes_to_the_uninterrupted_weig
     assert code == 0, (out + err)[-3000:]
 
     # Worker 1 (not the chief) dies in the middle of the second epoch (3 global batches of 32):
-    # the chief has backed up epoch 1. Left alone, the chief would stop ~10 s later on its own
-    # (UnavailableError: the coordination service misses worker 1's heartbeats); the launcher
-    # stops it at once.
+    # the chief has backed up epoch 1. Left alone, the chief would stop 1-10 s later on its own
+    # (UnavailableError: a broken gRPC connection, or missed heartbeats); the launcher stops it
+    # at once.
     code, out, err = launched(tmp_path, killed, KILL_AT="1 1", KILL_WORKER="1")
     assert code == 128 + signal.SIGKILL, (out + err)[-3000:]
     assert err.strip().splitlines()[-1] == "kerapre: error: worker 1 was killed by signal 9; stopped the other workers"
