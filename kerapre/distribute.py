@@ -16,6 +16,7 @@ batch = kerapre.distribute.global_batch_size(strategy, 64)
 
 import contextlib
 import functools
+import hashlib
 import json
 import os
 import shutil
@@ -126,13 +127,19 @@ def run_directory(strategy, model_dir):
     directory (removed afterwards) on the other workers of a multi-worker cluster.
 
     Every worker runs the same code, saves included (a save may take part in collective
-    ops), but only the chief's files are kept: TensorFlow's multi-worker convention.
+    ops), but only the chief's files are kept: TensorFlow's multi-worker convention. The
+    temporary directory is named for the run and the task, so the restart of a killed worker
+    clears what it left there.
     """
     if is_chief(strategy):
         os.makedirs(model_dir, exist_ok=True)
         yield model_dir
         return
-    scratch = tempfile.mkdtemp(prefix="kerapre-worker-")
+    resolver = strategy.cluster_resolver
+    run = hashlib.sha256(os.path.abspath(model_dir).encode()).hexdigest()[:12]
+    scratch = os.path.join(tempfile.gettempdir(), f"kerapre-worker-{run}-{resolver.task_type}-{resolver.task_id}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch)
     try:
         yield scratch
     finally:

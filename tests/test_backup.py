@@ -156,6 +156,7 @@ def test_a_two_worker_run_with_a_killed_worker_resumes_to_the_uninterrupted_weig
     with open(killed / "metrics.csv") as f:
         assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2"]  # each epoch once
     assert not (killed / "backup").exists()
+    assert not list(tmp_path.glob("kerapre-worker-*")), "the killed worker's scratch directory was left behind"
 
 
 def test_a_killed_bert_run_resumes_to_the_uninterrupted_weights(tmp_path):

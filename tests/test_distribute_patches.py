@@ -115,6 +115,10 @@ def test_only_the_chief_keeps_the_run_directory(monkeypatch, tmp_path, cluster, 
     assert distribute.num_workers(strategy) == 2
     with distribute.run_directory(strategy, str(tmp_path / "run")) as where:
         open(f"{where}/metrics.csv", "w").close()
+    if not chief:  # a killed worker leaves its scratch behind: the next start clears it
+        os.makedirs(f"{where}/left-by-a-killed-worker")
+        with distribute.run_directory(strategy, str(tmp_path / "run")) as again:
+            assert again == where and os.listdir(again) == []
     assert (where == str(tmp_path / "run")) is chief
     assert (tmp_path / "run" / "metrics.csv").exists() is chief
     assert chief or not os.path.exists(where)  # the worker's scratch directory is gone
