@@ -16,6 +16,7 @@ batch = kerapre.distribute.global_batch_size(strategy, 64)
 
 import contextlib
 import functools
+import hashlib
 import json
 import os
 import shutil
@@ -50,6 +51,9 @@ def get_strategy(name="auto", *, tpu=None):
         name = _auto_strategy_name(tpu)
     if name == "default":
         return tf.distribute.get_strategy()
+    # keras#20585 (model.fit fails under multi_worker_mirrored) and the same batches whatever
+    # the strategy (Keras would open an extra iterator of the training data to build the model)
+    distribute_patches.apply()
     if name == "one_device":
         gpus = tf.config.list_logical_devices("GPU")
         return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
@@ -63,7 +67,6 @@ def get_strategy(name="auto", *, tpu=None):
             _MIRRORED[devices] = tf.distribute.MirroredStrategy(list(devices))
         return _MIRRORED[devices]
     if name == "multi_worker_mirrored":
-        distribute_patches.apply()  # keras#20585: model.fit fails under this strategy otherwise
         return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=_cluster_resolver())
     return _tpu_strategy(tpu)
 
@@ -124,13 +127,19 @@ def run_directory(strategy, model_dir):
     directory (removed afterwards) on the other workers of a multi-worker cluster.
 
     Every worker runs the same code, saves included (a save may take part in collective
-    ops), but only the chief's files are kept: TensorFlow's multi-worker convention.
+    ops), but only the chief's files are kept: TensorFlow's multi-worker convention. The
+    temporary directory is named for the run and the task, so the restart of a killed worker
+    clears what it left there.
     """
     if is_chief(strategy):
         os.makedirs(model_dir, exist_ok=True)
         yield model_dir
         return
-    scratch = tempfile.mkdtemp(prefix="kerapre-worker-")
+    resolver = strategy.cluster_resolver
+    run = hashlib.sha256(os.path.abspath(model_dir).encode()).hexdigest()[:12]
+    scratch = os.path.join(tempfile.gettempdir(), f"kerapre-worker-{run}-{resolver.task_type}-{resolver.task_id}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch)
     try:
         yield scratch
     finally:

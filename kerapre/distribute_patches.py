@@ -1,4 +1,5 @@
-"""The Keras 3 fix that makes ``model.fit`` work under ``MultiWorkerMirroredStrategy``.
+"""The Keras 3 fixes that make ``model.fit`` work under ``MultiWorkerMirroredStrategy`` and
+train on the same batches under every strategy.
 
 Keras 3's TensorFlow trainer breaks ``fit`` and ``evaluate`` in multi-worker mode
 (keras-team/keras#20585, tensorflow/tensorflow#72388) in two places:
@@ -6,7 +7,12 @@ Keras 3's TensorFlow trainer breaks ``fit`` and ``evaluate`` in multi-worker mod
 1. ``TensorFlowTrainer._maybe_symbolic_build`` builds the model from the first batch by
    ``strategy.reduce("MEAN", batch)``: on several workers that is an eager cross-worker
    reduction of a ``PerReplica`` batch, which fails with "Attempt to convert a value
-   (PerReplica...)". The build needs shapes only, so one local replica's batch does.
+   (PerReplica...)". The build needs shapes only, so it is built from the dataset's
+   ``element_spec``. Under every strategy, reading that batch also opened an extra iterator
+   of the training stream, and each new iterator of a dataset shuffled with
+   ``reshuffle_each_iteration`` draws the next seeds of its shuffle: the training batches
+   depended on it, and a run resumed with ``skip`` trained on other batches than an
+   uninterrupted one.
 2. ``reduce_per_replica`` reduces every step output with ``strategy.reduce("MEAN", v,
    axis=0)`` in multi-worker mode; the outputs are scalar metrics, so it fails with
    "Invalid reduction dimension 0 for input with 0 dimensions". Scalars are averaged over
@@ -14,8 +20,8 @@ Keras 3's TensorFlow trainer breaks ``fit`` and ``evaluate`` in multi-worker mod
 
 :func:`apply` installs both, once, and only on the Keras versions in
 ``PATCHED_KERAS_VERSIONS`` (checked against their trainer code); on another version it
-warns and changes nothing. ``kerapre.distribute.get_strategy`` calls it when it builds a
-multi-worker strategy.
+warns and changes nothing. ``kerapre.distribute.get_strategy`` calls it when it builds any
+strategy but the default one.
 """
 
 import warnings
@@ -24,6 +30,7 @@ import keras
 import tensorflow as tf
 from keras.src import tree
 from keras.src.backend.tensorflow import trainer as tf_trainer
+from keras.src.trainers.data_adapters.tf_dataset_adapter import TFDatasetAdapter
 
 PATCHED_KERAS_VERSIONS = ("3.15",)
 """The ``major.minor`` Keras versions whose trainer code these patches were written for."""
@@ -74,14 +81,19 @@ def remove():
 
 
 def maybe_symbolic_build(self, iterator=None, data_batch=None):
-    """``TensorFlowTrainer._maybe_symbolic_build`` that builds a multi-worker model from one
-    local replica's first batch instead of reducing the batch across workers."""
+    """``TensorFlowTrainer._maybe_symbolic_build`` that builds a model trained on a
+    ``tf.data.Dataset`` from the dataset's ``element_spec``, without reading a batch; on
+    other data, a multi-worker model from one local replica's first batch instead of a
+    batch reduced across workers."""
     strategy = self._distribute_strategy
-    if iterator is not None and strategy is not None and is_multi_worker(strategy):
-        for _, _, it in iterator:
-            data_batch = tree.map_structure(lambda x: _first_local(strategy, x), next(it))
-            break
-        iterator = None
+    if iterator is not None and strategy is not None:
+        if isinstance(iterator.data_adapter, TFDatasetAdapter):
+            data_batch, iterator = iterator.data_adapter.get_tf_dataset().element_spec, None
+        elif is_multi_worker(strategy):
+            for _, _, it in iterator:
+                data_batch = tree.map_structure(lambda x: _first_local(strategy, x), next(it))
+                break
+            iterator = None
     return _ORIGINALS["_maybe_symbolic_build"](self, iterator=iterator, data_batch=data_batch)
 
 

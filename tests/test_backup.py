@@ -27,14 +27,16 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # Runs the CLI with op determinism on and one extra callback that records the position in
 # the data, sleeps after each step when $SLOW is set (so the test can kill it mid-epoch) and
-# SIGKILLs its own process after step $KILL_AT ("epoch batch", 0-based) when that is set.
+# SIGKILLs its own process after step $KILL_AT ("epoch batch", 0-based) when that is set (in
+# a multi-worker cluster, only worker $KILL_WORKER when that is set).
 CLI_WITH_PROGRESS = textwrap.dedent("""
-    import os, signal, sys, time
+    import json, os, signal, sys, time
     import keras, tensorflow as tf
     from kerapre import cli
     from kerapre.workflows import pretrain_bert, pretrain_cnn
 
     tf.config.experimental.enable_op_determinism()
+    worker = str(json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {}).get("index", 0))
 
     class Progress(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -42,7 +44,8 @@ CLI_WITH_PROGRESS = textwrap.dedent("""
         def on_train_batch_end(self, batch, logs=None):
             with open(os.environ["PROGRESS"], "w") as f:
                 f.write(f"{self.epoch} {batch}")
-            if os.environ.get("KILL_AT") == f"{self.epoch} {batch}":
+            if (os.environ.get("KILL_AT") == f"{self.epoch} {batch}"
+                    and os.environ.get("KILL_WORKER", worker) == worker):
                 os.kill(os.getpid(), signal.SIGKILL)
             time.sleep(float(os.environ.get("SLOW", "0")))
 
@@ -114,11 +117,55 @@ def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_weights(tmp_path):
     assert not (killed / "backup").exists()
 
 
-def test_a_killed_bert_run_resumes_from_its_backup(tmp_path):
-    # Resume only: two uninterrupted BERT runs of one command already differ slightly between
-    # processes (see docs/distributed.md), so bitwise equality is checked on the CNN above.
+def launched(tmp_path, run_dir, timeout=240, **env):
+    """Runs the CNN CLI as a 2-worker cluster through ``kerapre launch``, as a user would."""
+    overrides = [o for o in TINY if not o.startswith("train.strategy=")] + ["train.strategy=multi_worker_mirrored"]
+    command = [sys.executable, "-m", "kerapre.cli", "launch", "--workers", "2", "--",
+               *cli_command(tmp_path, run_dir, overrides=overrides)]
+    proc = subprocess.Popen(command, env=cli_env(tmp_path, TMPDIR=str(tmp_path), **env), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the launcher and its workers
+        raise
+    return proc.returncode, out, err
+
+
+def test_a_two_worker_run_with_a_killed_worker_resumes_to_the_uninterrupted_weights(tmp_path):
+    load_image_dataset("mnist_5k", "train")  # prepared once, before the workers race for it
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    code, out, err = launched(tmp_path, whole)
+    assert code == 0, (out + err)[-3000:]
+
+    # Worker 1 (not the chief) dies in the middle of the second epoch (3 global batches of 32):
+    # the chief has backed up epoch 1. Left alone, the chief would stop 1-10 s later on its own
+    # (UnavailableError: a broken gRPC connection, or missed heartbeats); the launcher stops it
+    # at once.
+    code, out, err = launched(tmp_path, killed, KILL_AT="1 1", KILL_WORKER="1")
+    assert code == 128 + signal.SIGKILL, (out + err)[-3000:]
+    assert err.strip().splitlines()[-1] == "kerapre: error: worker 1 was killed by signal 9; stopped the other workers"
+    assert not (killed / "model.keras").exists()
+    with np.load(killed / "backup" / STATE_FILE) as state:
+        assert '"epochs_done": 1' in str(state["meta"])
+
+    code, out, err = launched(tmp_path, killed)  # the same command again
+    assert code == 0, (out + err)[-3000:]
+    for a, b in zip(final_weights(whole), final_weights(killed), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with open(killed / "metrics.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2"]  # each epoch once
+    assert not (killed / "backup").exists()
+    assert not list(tmp_path.glob("kerapre-worker-*")), "the killed worker's scratch directory was left behind"
+
+
+def test_a_killed_bert_run_resumes_to_the_uninterrupted_weights(tmp_path):
     overrides = [f"data.corpus={topic_corpus(tmp_path / 'corpus.txt')}", *BERT_TINY, "train.steps=9",
                  "train.steps_per_epoch=3"]
+    whole = tmp_path / "whole"
+    done = subprocess.run(cli_command(tmp_path, whole, "bert", overrides), env=cli_env(tmp_path),
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
     run_dir = tmp_path / "killed"
     killed = subprocess.run(cli_command(tmp_path, run_dir, "bert", overrides), env=cli_env(tmp_path, KILL_AT="1 1"),
                             capture_output=True, text=True, timeout=180)
@@ -133,7 +180,9 @@ def test_a_killed_bert_run_resumes_from_its_backup(tmp_path):
     with open(run_dir / "metrics.csv") as f:
         assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2"]
     assert (tmp_path / "progress").read_text() == "2 2"  # the resumed run ended with the last step
-    assert (run_dir / "pretrainer.keras").exists()
+    for a, b in zip(keras.saving.load_model(whole / "pretrainer.keras").get_weights(),
+                    keras.saving.load_model(run_dir / "pretrainer.keras").get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
     assert not (run_dir / "backup").exists()
 
 

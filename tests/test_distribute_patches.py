@@ -45,12 +45,17 @@ def test_reduce_per_replica_averages_scalars_over_the_replicas(patched):
     assert float(tf_trainer.reduce_per_replica(per_replica_scalars(patched), patched, "sum")) == 4.0
 
 
-def test_symbolic_build_uses_a_local_batch_and_never_reduces_it(patched, monkeypatch):
+def test_symbolic_build_uses_the_data_shapes_and_never_reads_or_reduces_a_batch(patched, monkeypatch):
     with patched.scope():
         model = keras.Sequential([keras.layers.Dense(3, name="dense")])  # no input shape: built from data
         model.compile("sgd", "mse")
-    x = np.ones((8, 5), "float32")
-    ds = tf.data.Dataset.from_tensor_slices((x, np.zeros((8, 3), "float32"))).batch(4)
+    reads = []
+
+    def batches():
+        reads.append(1)
+        yield np.ones((4, 5), "float32"), np.zeros((4, 3), "float32")
+
+    ds = tf.data.Dataset.from_generator(batches, output_signature=(tf.TensorSpec((4, 5)), tf.TensorSpec((4, 3))))
     iterator = tf_trainer.TFEpochIterator(x=ds, distribute_strategy=patched)
 
     def refuse(*args, **kwargs):
@@ -59,11 +64,11 @@ def test_symbolic_build_uses_a_local_batch_and_never_reduces_it(patched, monkeyp
     monkeypatch.setattr(patched, "reduce", refuse)
     model._maybe_symbolic_build(iterator=iterator)
     assert model.built and model.get_layer("dense").kernel.shape == (5, 3)
+    assert not reads  # an extra iterator would move a reshuffling dataset's seeds (and cost a read)
 
 
-def test_single_worker_builds_go_to_keras_unchanged(monkeypatch):
-    assert distribute_patches.apply()
-    strategy = distribute.get_strategy("mirrored")
+def test_single_worker_builds_read_no_batch_of_a_dataset_and_leave_arrays_to_keras(monkeypatch):
+    strategy = distribute.get_strategy("mirrored")  # installs the patches
     calls = []
     original = distribute_patches._ORIGINALS["_maybe_symbolic_build"]
     monkeypatch.setitem(distribute_patches._ORIGINALS, "_maybe_symbolic_build",
@@ -71,9 +76,11 @@ def test_single_worker_builds_go_to_keras_unchanged(monkeypatch):
     with strategy.scope():
         model = keras.Sequential([keras.layers.Dense(2)])
         model.compile("sgd", "mse")
-    ds = tf.data.Dataset.from_tensor_slices((np.ones((4, 3), "float32"), np.ones((4, 2), "float32"))).batch(2)
-    model.fit(ds, epochs=1, verbose=0)
-    assert calls and calls[0]["iterator"] is not None  # not rewritten: Keras reduces the batch itself
+    x, y = np.ones((4, 3), "float32"), np.ones((4, 2), "float32")
+    model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(2), epochs=1, verbose=0)
+    assert calls[-1]["iterator"] is None and calls[-1]["data_batch"][0].shape == (None, 3)  # the spec
+    model.fit(x, y, batch_size=2, epochs=1, verbose=0)
+    assert calls[-1]["iterator"] is not None  # not rewritten: Keras reduces the batch itself
 
 
 def test_patches_are_skipped_with_a_warning_on_other_keras_versions(monkeypatch):
@@ -108,6 +115,10 @@ def test_only_the_chief_keeps_the_run_directory(monkeypatch, tmp_path, cluster, 
     assert distribute.num_workers(strategy) == 2
     with distribute.run_directory(strategy, str(tmp_path / "run")) as where:
         open(f"{where}/metrics.csv", "w").close()
+    if not chief:  # a killed worker leaves its scratch behind: the next start clears it
+        os.makedirs(f"{where}/left-by-a-killed-worker")
+        with distribute.run_directory(strategy, str(tmp_path / "run")) as again:
+            assert again == where and os.listdir(again) == []
     assert (where == str(tmp_path / "run")) is chief
     assert (tmp_path / "run" / "metrics.csv").exists() is chief
     assert chief or not os.path.exists(where)  # the worker's scratch directory is gone

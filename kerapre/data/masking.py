@@ -1,12 +1,15 @@
 """Dynamic masking for BERT pretraining, applied to batches inside ``tf.data``.
 
 Masks are drawn as batches are produced, so a repeated dataset sees new masks on every
-pass. Token-level masking is keras-hub's ``MaskedLMMaskGenerator``; whole-word masking
-(all WordPieces of a word masked together), which keras-hub lacks, is a vectorised
-function here.
+pass. Whole-word masking (all WordPieces of a word masked together), which keras-hub lacks,
+and token-level masking (every piece its own word) are one vectorised function here.
+keras-hub's ``MaskedLMMaskGenerator`` is not used: its ``tf_text.RandomItemSelector``
+shuffles each row with the stateful ``tf.random.shuffle`` inside a ``map_fn`` whose parallel
+iterations share that op's generator, so which row gets which draw depends on thread timing
+and two runs with the same seeds train on other masks (1 process in 5 drew other masks for
+the first batches of a tiny run, with op determinism on).
 """
 
-import keras_hub
 import tensorflow as tf
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -60,22 +63,10 @@ class PretrainingMasker:
         self.random_token_rate = random_token_rate
         self.whole_word = whole_word
         self.continuation = tf.constant([token.startswith("##") for token in vocabulary])
-        self._generator = keras_hub.layers.MaskedLMMaskGenerator(
-            vocabulary_size=self.vocabulary_size,
-            mask_selection_rate=rate,
-            mask_token_id=self.mask_id,
-            mask_selection_length=max_predictions,
-            unselectable_token_ids=self.unselectable,
-            mask_token_rate=mask_token_rate,
-            random_token_rate=random_token_rate,
-        )
 
     def __call__(self, batch):
         token_ids = tf.cast(batch["token_ids"], tf.int32)
-        if self.whole_word:
-            masked = self.mask_whole_words(token_ids)
-        else:
-            masked = self._generator(token_ids)
+        masked = self.mask_words(token_ids)
         inputs = {
             "token_ids": tf.cast(masked["token_ids"], tf.int32),
             "segment_ids": tf.cast(batch["segment_ids"], tf.int32),
@@ -89,16 +80,19 @@ class PretrainingMasker:
             weights["nsp"] = tf.ones_like(labels["nsp"], tf.float32)
         return inputs, labels, weights
 
-    def mask_whole_words(self, token_ids):
-        """Whole-word masking of a dense ``[batch, seq]`` batch.
+    def mask_words(self, token_ids):
+        """Masking of a dense ``[batch, seq]`` batch: whole words with ``whole_word``, else
+        single WordPieces.
 
-        Words are visited in a random order and taken while their WordPieces still fit
-        in the budget ``min(max_predictions, max(1, round(rate × real tokens)))``.
+        Words (pieces) are visited in a random order and taken while their WordPieces still
+        fit in the budget ``min(max_predictions, max(1, round(rate × real tokens)))``.
         """
         shape = tf.shape(token_ids)
         batch, length = shape[0], shape[1]
         special = tf.reduce_any(token_ids[..., None] == tf.constant(self.unselectable)[None, None, :], axis=-1)
         starts = tf.logical_or(special, tf.logical_not(tf.gather(self.continuation, token_ids)))
+        if not self.whole_word:
+            starts = tf.ones_like(special)  # every piece is its own word
         word = tf.cumsum(tf.cast(starts, tf.int32), axis=1) - 1  # word index of each token
         flat_word = word + length * tf.range(batch)[:, None]
         word_length = tf.reshape(

@@ -5,7 +5,7 @@ gathered into a chunk of about ``seq_length - 3`` tokens (shorter with probabili
 ``short_seq_prob``), the chunk is cut at a random sentence boundary into A and B, and
 half of the time B is replaced by a span of sentences from another document (the
 unused sentences go back to be read again). Masking is left out: the training input
-pipeline masks tokens anew every epoch (``keras_hub.layers.MaskedLMMaskGenerator``).
+pipeline masks tokens anew every epoch (``kerapre.data.masking.PretrainingMasker``).
 
 Documents are processed in chunks (``CHUNK_DOCUMENTS``), and a random B comes from
 another document of the same chunk, so memory stays bounded on any corpus size.
