@@ -54,10 +54,10 @@ KERAPRE_SETTINGS = {
     "bf16 + batch 256 + steps/exec 8 + lr 3e-3": {"precision": "mixed_bfloat16", "batch_size": 256,
                                                   "steps_per_execution": 8, "learning_rate": 3e-3},
 }
-# Timed by default; --settings all times every entry above.
-DEFAULT_SETTINGS = ("defaults", "batch 128", "xla", "steps/exec 8", "bf16", "bf16 + steps/exec 8",
-                    "bf16 + batch 128 + steps/exec 8 + lr 2e-3", "bf16 + batch 256 + lr 3e-3",
-                    "bf16 + batch 256 + steps/exec 8 + lr 3e-3")
+# Timed by default (--settings all times every entry above; XLA and the larger batches at 1e-3
+# measured slower or less accurate here).
+DEFAULT_SETTINGS = ("defaults", "steps/exec 8", "bf16", "bf16 + steps/exec 8",
+                    "bf16 + batch 128 + steps/exec 8 + lr 2e-3", "bf16 + batch 256 + steps/exec 8 + lr 3e-3")
 BEST = "bf16 + batch 256 + steps/exec 8 + lr 3e-3"  # the fastest here that kept the accuracy
 QUICK_SETTINGS = ("defaults", BEST)
 
@@ -232,7 +232,6 @@ def main():
 
 def report(rows, accuracy, args, seeds, train_size):
     by_side = {row["side"]: row for row in rows}
-    recipe = by_side["recipe (batch 32)"]
     best = max(rows[1:], key=lambda row: row["images_per_s"])
     targets, notes = [], []
     recipe_acc = accuracy.get("recipe (batch 32)")
@@ -246,7 +245,8 @@ def report(rows, accuracy, args, seeds, train_size):
             gap = acc["mean"] - recipe_acc["mean"]
             equal = abs(gap) <= spread if len(seeds) > 1 else None
             measured = (f"{speedup:.2f}× images/s; accuracy {acc['mean']:.4f} ± {acc['std']:.4f} vs "
-                        f"{recipe_acc['mean']:.4f} ± {recipe_acc['std']:.4f}")
+                        f"{recipe_acc['mean']:.4f} ± {recipe_acc['std']:.4f} ({gap:+.4f}, "
+                        f"{'within' if equal else 'outside'} the seed spread {spread:.4f})")
             met = speedup >= TARGET_SPEEDUP and bool(equal)
         else:
             measured, met = f"{speedup:.2f}× images/s; accuracy not measured", False
@@ -286,12 +286,13 @@ def report(rows, accuracy, args, seeds, train_size):
             "per-epoch evaluation on the test split, TensorBoard and CSV logs, checkpoint and backup, the "
             "recipe's has none of these. Both run with `verbose=0` (no progress bar).",
             "",
-            "| side | test accuracy (mean ± std) | per seed | fit wall per epoch |",
-            "|---|---|---|---|",
+            "| side | test accuracy (mean ± std) | per seed | fit wall per epoch | wall speed-up |",
+            "|---|---|---|---|---|",
         ]
         for name, acc in accuracy.items():
             lines.append(f"| {name} | {acc['mean']:.4f} ± {acc['std']:.4f} | "
-                         f"{', '.join(f'{a:.4f}' for a in acc['test_accuracy'])} | {acc['fit_s_per_epoch']:.1f} s |")
+                         f"{', '.join(f'{a:.4f}' for a in acc['test_accuracy'])} | {acc['fit_s_per_epoch']:.1f} s | "
+                         f"{recipe_acc['fit_s_per_epoch'] / acc['fit_s_per_epoch']:.2f}× |")
     notes.append(f"Fastest kerapre setting per step here: {best['side']} ({best['speedup']:.2f}× the recipe).")
     notes.append("'Equal accuracy' means the difference of the means is within the larger of the two sides' "
                  "standard deviations over seeds.")
