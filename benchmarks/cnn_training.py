@@ -246,7 +246,8 @@ def report(rows, accuracy, args, seeds, train_size):
             equal = abs(gap) <= spread if len(seeds) > 1 else None
             measured = (f"{speedup:.2f}× images/s; accuracy {acc['mean']:.4f} ± {acc['std']:.4f} vs "
                         f"{recipe_acc['mean']:.4f} ± {recipe_acc['std']:.4f} ({gap:+.4f}, "
-                        f"{'within' if equal else 'outside'} the seed spread {spread:.4f})")
+                        + ("one seed: no spread)" if equal is None else
+                           f"{'within' if equal else 'outside'} the seed spread {spread:.4f})"))
             met = speedup >= TARGET_SPEEDUP and bool(equal)
         else:
             measured, met = f"{speedup:.2f}× images/s; accuracy not measured", False
