@@ -25,7 +25,7 @@ def timed(learn, documents, vocab_size):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--vocab-size", type=int, default=8192)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--split", default="train")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--quick", action="store_true", help="one repeat, vocabulary 2,048 (a smoke run)")

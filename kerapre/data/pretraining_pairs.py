@@ -34,7 +34,7 @@ from kerapre.errors import ConfigError, DataError
 PAIRS_INFO_FILE = "pairs.json"
 SHARD_PATTERN = "pairs-{index:05d}-of-{count:05d}.tfrecord"
 FORMAT = "kerapre.pretraining_pairs/1"
-CHUNK_DOCUMENTS = 1000
+CHUNK_DOCUMENTS = 100  # peak memory: ~2 chunks of pairs (benchmarks/input_pipeline.py)
 # "[CLS] A [SEP] B [SEP]": three special tokens and at least one token each in A and B.
 _MIN_SEQ_LENGTH = 5
 # tf.io.parse_example is much faster on batches than on single records.
