@@ -20,6 +20,7 @@ import time
 from common import RESULTS_DIR, machine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+NOTES = os.path.join(HERE, "NOTES.md")  # hand-written: what was tried, and what the numbers mean
 DEFAULT_OUTPUT = os.path.join(HERE, "..", "docs", "benchmarks.md")
 # In the order of the page; each is `python benchmarks/<name>.py`.
 BENCHMARKS = ["bert_pretraining", "profile_bert_step", "bert_finetuning", "cnn_training", "input_pipeline",
@@ -65,6 +66,9 @@ def render(names, seconds, quick):
     for result in results.values():
         for t in result.get("targets", []):
             lines.append(f"| {t['target']} | {t['goal']} | {t['measured']} | {'yes' if t['met'] else '**no**'} |")
+    if os.path.exists(NOTES):
+        with open(NOTES, encoding="utf-8") as f:
+            lines += ["", f.read().strip()]
     for name, result in results.items():
         lines += ["", f"## {result.get('title', name)}", "", result.get("markdown", "(no summary)")]
         if name in seconds:

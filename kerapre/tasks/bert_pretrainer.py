@@ -12,7 +12,7 @@ class MaskedLMPerplexity(keras.metrics.Metric):
     """exp(mean cross-entropy) over the masked positions (weights = mask weights), exactly.
 
     It computes the cross-entropy over the whole vocabulary again, a second time after the
-    loss (7% of a bert_mini step), so ``BertPretrainer`` does not use it by default and logs
+    loss (9% of a bert_mini step), so ``BertPretrainer`` does not use it by default and logs
     exp(MLM loss) as ``mlm_perplexity`` instead; pass it in ``weighted_metrics`` where the
     exact per-token figure is worth the time.
     """
@@ -115,7 +115,7 @@ class BertPretrainer(BackboneTask, keras.Model):
         """The metrics, plus ``mlm_perplexity``: exp of the MLM loss (the mean over batches of
         each batch's mean cross-entropy over its masked positions). Derived from the loss
         rather than a metric of its own, which would compute the cross-entropy over the
-        whole vocabulary a second time: 7% of the step (benchmarks/bert_pretraining.py)."""
+        whole vocabulary a second time: 9% of a bert_mini step (docs/benchmarks.md)."""
         results = super().get_metrics_result()
         mlm_loss = results.get("mlm_loss", None if self.next_sentence else results.get("loss"))
         if mlm_loss is not None and "mlm_perplexity" not in results:  # a MaskedLMPerplexity metric wins
