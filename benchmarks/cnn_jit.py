@@ -6,13 +6,13 @@ in one process.  Usage: python benchmarks/cnn_jit.py [--steps 200] [--repeats 3]
 
 import argparse
 import statistics
-import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from kerapre.models import CNN
+from kerapre.training import StepTimer
 
 
 def step_times(jit, images, labels, steps, batch):
@@ -21,17 +21,9 @@ def step_times(jit, images, labels, steps, batch):
     model.compile(keras.optimizers.Adam(), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   jit_compile=jit)
     ds = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch, drop_remainder=True).repeat().prefetch(4)
-    times = []
-
-    class Timer(keras.callbacks.Callback):
-        def on_train_batch_begin(self, b, logs=None):
-            self.t = time.perf_counter()
-
-        def on_train_batch_end(self, b, logs=None):
-            times.append(time.perf_counter() - self.t)
-
-    model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[Timer()])
-    return statistics.median(times[20:])
+    timer = StepTimer()
+    model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[timer])
+    return statistics.median(timer.seconds[20:])
 
 
 def main():

@@ -46,23 +46,15 @@ def step_medians(sides, *, rounds, steps, warmup=3):
 
 
 def keras_step_fit(model, dataset):
-    """A ``fit(steps)`` for :func:`step_medians` over ``model.fit`` on a repeated dataset: the
-    same iterator continues across calls, and each step is timed by a callback."""
-    import keras
-
-    times = []
-
-    class Timer(keras.callbacks.Callback):
-        def on_train_batch_begin(self, batch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_train_batch_end(self, batch, logs=None):
-            times.append(time.perf_counter() - self.start)
+    """A ``fit(steps)`` for :func:`step_medians`: ``model.fit`` for ``steps`` steps of a
+    repeated dataset (each call starts a new pass over it), every step timed by kerapre's
+    ``StepTimer``."""
+    from kerapre.training import StepTimer
 
     def fit(steps):
-        del times[:]
-        model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[Timer()])
-        return list(times)
+        timer = StepTimer()
+        model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[timer])
+        return timer.seconds
 
     return fit
 
