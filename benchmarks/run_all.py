@@ -87,11 +87,19 @@ def main():
     unknown = set(names) - set(BENCHMARKS)
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(sorted(unknown))}: choose from {', '.join(BENCHMARKS)}")
-    seconds = {}
+    record = os.path.join(RESULTS_DIR, "run_all.json")  # wall times and mode of the last run
+    seconds, quick = {}, args.quick
+    if args.render_only and os.path.exists(record):
+        with open(record) as f:
+            last = json.load(f)
+        seconds, quick = last["seconds"], last["quick"]
     if not args.render_only:
         for name in names:
             seconds[name] = run(name, args.quick)
-    page = render(BENCHMARKS, seconds, args.quick)
+        os.makedirs(RESULTS_DIR, exist_ok=True)
+        with open(record, "w") as f:
+            json.dump({"seconds": seconds, "quick": args.quick}, f)
+    page = render(BENCHMARKS, seconds, quick)
     with open(args.output + ".tmp", "w") as f:
         f.write(page)
     os.replace(args.output + ".tmp", args.output)
