@@ -90,8 +90,9 @@ class PretrainingMasker:
         shape = tf.shape(token_ids)
         batch, length = shape[0], shape[1]
         special = tf.reduce_any(token_ids[..., None] == tf.constant(self.unselectable)[None, None, :], axis=-1)
-        starts = tf.logical_or(special, tf.logical_not(tf.gather(self.continuation, token_ids)))
-        if not self.whole_word:
+        if self.whole_word:
+            starts = tf.logical_or(special, tf.logical_not(tf.gather(self.continuation, token_ids)))
+        else:
             starts = tf.ones_like(special)  # every piece is its own word
         word = tf.cumsum(tf.cast(starts, tf.int32), axis=1) - 1  # word index of each token
         flat_word = word + length * tf.range(batch)[:, None]
