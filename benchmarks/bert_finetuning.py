@@ -26,10 +26,9 @@ by comparing one trained classifier's test logits at 512 and at 128.
 import argparse
 import math
 import os
-import statistics
 import tempfile
 
-from common import keras_step_fit, machine, save_result, step_medians
+from common import keras_step_fit, machine, mean_std, save_result, step_medians
 
 BATCH = 32
 QUICKSTART_BACKBONE = os.path.join(os.path.dirname(__file__), "..", "runs", "quickstart", "bert", "pretrain")
@@ -124,7 +123,7 @@ def keras_hub_model(encoder_file, vocab, precision, seq_length, steps, seed=0, j
     return model, texts("train").shuffle(20_000, seed=seed).batch(BATCH).repeat()
 
 
-def throughput(encoder_file, vocab, rounds, steps, quick):
+def throughput(encoder_file, vocab, rounds, steps):
     import keras
 
     total = 10 ** 6  # the schedule's length does not change a step's cost
@@ -156,6 +155,7 @@ def throughput(encoder_file, vocab, rounds, steps, quick):
 def accuracy(encoder_file, vocab, hub_precision, epochs, seeds, quick):
     """Test accuracy per seed: kerapre via ``finetune_text``, keras-hub at 128."""
     import keras
+    import keras_hub
     import numpy as np
 
     from kerapre.config import FinetuneTextConfig, load_config
@@ -164,6 +164,7 @@ def accuracy(encoder_file, vocab, hub_precision, epochs, seeds, quick):
     limit = 256 if quick else None
     out = {"kerapre": [], "keras_hub_128": []}
     logit_gap = None
+    steps = epochs * math.ceil(sum(1 for _ in texts("train", limit)) / BATCH)
     for seed in seeds:
         overrides = [f"backbone={encoder_file}", f"data.vocab={os.path.join(os.path.dirname(encoder_file), 'vocab.txt')}",
                      f"train.epochs={epochs}", f"train.seed={seed}", "train.verbose=0"]
@@ -172,16 +173,12 @@ def accuracy(encoder_file, vocab, hub_precision, epochs, seeds, quick):
         result = finetune_text(load_config(FinetuneTextConfig, overrides=overrides), log=lambda *_: None)
         out["kerapre"].append(result.test_accuracy)
 
-        train_examples = sum(1 for _ in texts("train", limit))
-        steps = epochs * math.ceil(train_examples / BATCH)
         model, _ = keras_hub_model(encoder_file, vocab, hub_precision, 128, steps, seed=seed)
         train = texts("train", limit).shuffle(20_000, seed=seed).batch(BATCH)
         model.fit(train, epochs=epochs, verbose=0)
         test = texts("test", limit).batch(128)
         out["keras_hub_128"].append(float(model.evaluate(test, verbose=0, return_dict=True)["sparse_categorical_accuracy"]))
         if logit_gap is None:  # the same classifier at 512: the same function, padding masked
-            import keras_hub
-
             logits_128 = model.predict(test, verbose=0)
             model.preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
                 model.preprocessor.tokenizer, sequence_length=512)
@@ -191,10 +188,6 @@ def accuracy(encoder_file, vocab, hub_precision, epochs, seeds, quick):
         print(f"seed {seed}: kerapre {out['kerapre'][-1]:.4f}, keras_hub 128 {out['keras_hub_128'][-1]:.4f}")
         keras.mixed_precision.set_dtype_policy("float32")
     return out, logit_gap, agree
-
-
-def mean_std(values):
-    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
 def markdown(rows, acc, logit_gap, agree, what, epochs, rounds, steps):
@@ -255,7 +248,7 @@ def main():
     backbone = args.backbone or (QUICKSTART_BACKBONE if os.path.isdir(QUICKSTART_BACKBONE) else None)
     encoder_file, vocab, what = load_backbone(backbone)
     print(f"encoder: {what}")
-    rows = throughput(encoder_file, vocab, args.rounds, args.steps, args.quick)
+    rows = throughput(encoder_file, vocab, args.rounds, args.steps)
     hub128 = max((r for r in rows if r["side"].startswith("keras_hub 128")), key=lambda r: r["examples_per_s_sum"])
     hub_precision = "mixed_bfloat16" if "bf16" in hub128["side"] else "float32"
     acc, logit_gap, agree = accuracy(encoder_file, vocab, hub_precision, args.epochs, range(args.seeds), args.quick)

@@ -31,7 +31,7 @@ import statistics
 import tempfile
 import time
 
-from common import keras_step_fit, machine, save_result, step_medians
+from common import keras_step_fit, machine, mean_std, save_result, step_medians
 
 TARGET_SPEEDUP = 2.0
 DATA = "fashion_mnist_local"
@@ -103,25 +103,22 @@ def recipe_side(x_train, y_train, seed=0):
     keras.utils.set_random_seed(seed)
     x_train = scale_pixels(x_train)
     model = compile_tutorial_model(tutorial_model())
-    times = []
+    from kerapre.training import StepTimer
 
-    class TimeAndStop(keras.callbacks.Callback):
+    class TimeAndStop(StepTimer):
         def __init__(self, steps):
             super().__init__()
             self.steps = steps
 
-        def on_train_batch_begin(self, batch, logs=None):
-            self.start = time.perf_counter()
-
         def on_train_batch_end(self, batch, logs=None):
-            times.append(time.perf_counter() - self.start)
-            if len(times) == self.steps:
+            super().on_train_batch_end(batch, logs)
+            if len(self.seconds) == self.steps:
                 self.model.stop_training = True
 
     def fit(steps):
-        del times[:]
-        model.fit(x_train, y_train, epochs=1, verbose=0, callbacks=[TimeAndStop(steps)])
-        return list(times)
+        timer = TimeAndStop(steps)
+        model.fit(x_train, y_train, epochs=1, verbose=0, callbacks=[timer])
+        return timer.seconds
 
     return fit
 
@@ -154,10 +151,6 @@ def load_arrays():
     x_train, y_train = dataset_to_numpy(load_image_dataset(DATA, "train"))
     x_test, y_test = dataset_to_numpy(load_image_dataset(DATA, "test"))
     return x_train, y_train, x_test, y_test
-
-
-def mean_std(values):
-    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
 def main():

@@ -59,6 +59,11 @@ def keras_step_fit(model, dataset):
     return fit
 
 
+def mean_std(values):
+    """Mean and sample standard deviation (0 for one value)."""
+    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
 def matmul_peak(dtype, size=2048, repeats=20):
     """GFLOP/s of a ``size``³ ``tf.matmul`` in ``dtype`` (median over ``repeats``), the
     ceiling model-FLOPs utilisation is measured against."""

@@ -288,8 +288,8 @@ def report(rows, memory, info, write_s, vocab_s, config, args):
         f"`_PairMaker.pairs`) tokenises a whole chunk of {_chunk_documents()} documents in one call "
         "(`_tokenize_chunk`) and keeps every pair of the chunk (× dupe_factor, as NumPy arrays in a list) "
         "to shuffle them before yielding any; the previous chunk's pairs and tokens are still referenced "
-        "while the next chunk is tokenised. So memory grows with the corpus up to a chunk (here the whole "
-        "corpus up to ~10× is one chunk) and is bounded by about two chunks beyond. `training_dataset` "
+        "while the next chunk is tokenised. So memory grows with the corpus up to a chunk and is bounded by "
+        "about two chunks beyond" + _chunks_here(memory) + ". `training_dataset` "
         "adds a 20,000-pair shuffle buffer. `pairs_dataset` (the on-the-fly row) reads the whole document "
         "list into memory by design (its docstring: small corpora).",
     ]
@@ -314,6 +314,18 @@ def _chunk_documents():
     from kerapre.data.pretraining_pairs import CHUNK_DOCUMENTS
 
     return f"{CHUNK_DOCUMENTS:,}"
+
+
+def _chunks_here(memory):
+    """``" (here: 1× is 1 chunk, 10× 10 chunks)"``: how many chunks each measured corpus made."""
+    import math
+
+    from kerapre.data.pretraining_pairs import CHUNK_DOCUMENTS
+
+    if not memory:
+        return ""
+    counts = ", ".join(f"{m['scale']}× {math.ceil(m['documents'] / CHUNK_DOCUMENTS)}" for m in memory)
+    return f" (chunks here: {counts})"
 
 
 if __name__ == "__main__":
