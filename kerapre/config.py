@@ -122,15 +122,24 @@ class TrainConfig:
 
 @dataclasses.dataclass
 class CNNTrainConfig(TrainConfig):
-    """How CNN pretraining runs: ``TrainConfig`` and a backup to resume from.
+    """How CNN pretraining runs: ``TrainConfig`` with the settings measured fastest for the
+    CNN at the same accuracy (``benchmarks/cnn_training.py``: 2.05x the Keras tutorial
+    recipe's images/s on Fashion-MNIST, test accuracy within its seed spread), and a
+    backup to resume from.
 
     Args:
+        learning_rate: 3e-3, scaled for the batch of 256 (``CNNPretrainConfig.data``).
+        precision: ``auto`` (bfloat16 where the hardware computes it natively).
+        steps_per_execution: 8 train steps per ``tf.function`` call.
         backup: back up the whole training state (weights, optimizer, position in the data)
             in ``model_dir/backup`` after every epoch; started again after a crash, the run
             continues from there and ends as an uninterrupted one would. Removed when the run
             completes.
     """
 
+    learning_rate: float = 3e-3
+    precision: str = "auto"
+    steps_per_execution: int = 8
     backup: bool = True
 
 
@@ -139,9 +148,10 @@ class CNNTrainConfig(TrainConfig):
 
 @dataclasses.dataclass
 class CNNPretrainConfig:
-    """Supervised pretraining of a CNN backbone on a source task (Fashion-MNIST by default)."""
+    """Supervised pretraining of a CNN backbone on a source task (Fashion-MNIST by default),
+    256 images per replica per step."""
 
-    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    data: DataConfig = dataclasses.field(default_factory=lambda: DataConfig(batch_size=256))
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     train: CNNTrainConfig = dataclasses.field(default_factory=CNNTrainConfig)
 

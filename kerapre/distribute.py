@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 
 import keras
 import tensorflow as tf
@@ -221,6 +222,30 @@ def choose_precision(precision, *, on_tpu, native_bfloat16):
 def is_tpu(strategy):
     """Whether ``strategy`` trains on TPUs (which need static shapes)."""
     return isinstance(strategy, (tf.distribute.TPUStrategy, tf.distribute.experimental.TPUStrategy))
+
+
+def steps_per_execution(requested):
+    """The ``steps_per_execution`` to compile with under the current strategy: ``requested``,
+    except 1 where Keras 3.15 cannot run more.
+
+    Keras 3's TensorFlow trainer runs several steps per call inside a ``tf.while_loop``
+    whose body is a ``tf.cond``; under a ``MirroredStrategy`` or
+    ``MultiWorkerMirroredStrategy`` with more than one replica the gradient all-reduce in
+    that ``tf.cond`` fails ("You must feed a value for placeholder tensor ... while/cond",
+    https://github.com/keras-team/keras/issues/19246: conditionals around ``merge_call``).
+    There the run falls back to one step per call with a warning; a single replica and
+    TPUs keep ``requested``. Call it inside ``strategy.scope()``.
+    """
+    strategy = tf.distribute.get_strategy()
+    if requested > 1 and strategy.num_replicas_in_sync > 1 and not is_tpu(strategy):
+        warnings.warn(
+            f"train.steps_per_execution={requested} runs as 1 under {type(strategy).__name__} with "
+            f"{strategy.num_replicas_in_sync} replicas: Keras 3 fails on several steps per call there "
+            "(https://github.com/keras-team/keras/issues/19246)",
+            stacklevel=2,
+        )
+        return 1
+    return requested
 
 
 def set_precision(precision="auto", strategy=None):

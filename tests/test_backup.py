@@ -56,7 +56,8 @@ CLI_WITH_PROGRESS = textwrap.dedent("""
 """)
 
 TINY = ["data.name=mnist_5k", "data.limit=96", "data.batch_size=16", "train.epochs=3", "train.verbose=0",
-        "train.strategy=default", "train.precision=float32"]  # 6 steps per epoch
+        "train.strategy=default", "train.precision=float32",
+        "train.steps_per_execution=1"]  # 6 steps per epoch, each seen by the callback that kills
 
 
 def cli_command(tmp_path, run_dir, kind="cnn", overrides=TINY):

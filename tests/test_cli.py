@@ -8,7 +8,8 @@ import pytest
 from kerapre import cli
 
 KERAPRE = os.path.join(os.path.dirname(sys.executable), "kerapre")
-TINY = ["--set", "data.name=mnist_5k", "--set", "data.limit=128", "--set", "train.epochs=1", "--set", "train.verbose=0"]
+TINY = ["--set", "data.name=mnist_5k", "--set", "data.limit=128", "--set", "data.batch_size=32",
+        "--set", "train.epochs=1", "--set", "train.verbose=0"]
 
 
 def test_console_script_help_and_version():

@@ -55,6 +55,34 @@ def test_mirrored_runs_of_different_models_follow_each_other_in_one_process():
         assert model.fit(ds, epochs=1, verbose=0).history["loss"][0] > 0
 
 
+def _mirrored_cnn(steps):
+    with distribute.get_strategy("mirrored").scope():
+        model = CNN.from_preset("cnn_mnist")
+        model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), steps_per_execution=steps)
+    x, y = tiny_images(64)
+    return model, tf.data.Dataset.from_tensor_slices((x.astype("float32"), y)).batch(16)
+
+
+def test_kerass_several_steps_per_call_fail_under_two_mirrored_replicas():
+    # keras-team/keras#19246: when this starts passing, distribute.steps_per_execution's
+    # fallback to 1 can go.
+    model, ds = _mirrored_cnn(4)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="must feed a value for placeholder"):
+        model.fit(ds, epochs=1, verbose=0)
+
+
+def test_steps_per_execution_falls_back_to_one_only_where_keras_fails():
+    with distribute.get_strategy("mirrored").scope():
+        with pytest.warns(UserWarning, match=r"steps_per_execution=8 runs as 1 under MirroredStrategy with 2"):
+            assert distribute.steps_per_execution(8) == 1
+        assert distribute.steps_per_execution(1) == 1
+    with distribute.get_strategy("one_device").scope():
+        assert distribute.steps_per_execution(8) == 8
+    assert distribute.steps_per_execution(8) == 8
+    model, ds = _mirrored_cnn(1)
+    assert model.fit(ds, epochs=1, verbose=0).history["loss"][0] > 0
+
+
 def test_unknown_strategy_and_missing_tpu_raise_clear_errors(monkeypatch):
     with pytest.raises(ConfigError, match="unknown strategy 'gpu'"):
         distribute.get_strategy("gpu")

@@ -26,6 +26,7 @@ from kerapre.distribute import (
     run_directory,
     set_precision,
     shard_by,
+    steps_per_execution,
 )
 from kerapre.errors import DataError
 from kerapre.models.bert import BertEncoder
@@ -330,7 +331,7 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
             pretrainer.compile(
                 optimizer=make_optimizer(train_config, schedule),
                 jit_compile=train_config.jit_compile,
-                steps_per_execution=train_config.steps_per_execution,
+                steps_per_execution=steps_per_execution(train_config.steps_per_execution),
             )
 
         def evaluate(ds):

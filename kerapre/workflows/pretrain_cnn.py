@@ -17,6 +17,7 @@ from kerapre.distribute import (
     run_directory,
     set_precision,
     shard_by,
+    steps_per_execution,
 )
 from kerapre.export import holds_saved_model
 from kerapre.models.cnn import CNN, PRESETS
@@ -86,7 +87,7 @@ def compile_classifier(model, train_config, learning_rate=None):
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         jit_compile=train_config.jit_compile,
-        steps_per_execution=train_config.steps_per_execution,
+        steps_per_execution=steps_per_execution(train_config.steps_per_execution),
     )
     return model
 

@@ -13,7 +13,13 @@ from kerapre.config import SSLPretrainConfig, save_config, to_dict, validate
 from kerapre.data.builders import LOCAL_BUILDERS
 from kerapre.data.images import default_data_dir
 from kerapre.data.splits import prepare_builder, read_split
-from kerapre.distribute import get_strategy, global_batch_size, keeps_dtype_policy, set_precision
+from kerapre.distribute import (
+    get_strategy,
+    global_batch_size,
+    keeps_dtype_policy,
+    set_precision,
+    steps_per_execution,
+)
 from kerapre.errors import DataError
 from kerapre.models.cnn import CNN, PRESETS
 from kerapre.tasks.contrastive import ContrastivePretrainer
@@ -195,7 +201,7 @@ def pretrain_ssl(config=None, model_dir=None):
         model.compile(
             optimizer=make_optimizer(config.train),
             jit_compile=config.train.jit_compile,
-            steps_per_execution=config.train.steps_per_execution,
+            steps_per_execution=steps_per_execution(config.train.steps_per_execution),
         )
 
     start = time.perf_counter()
