@@ -9,6 +9,10 @@ self-time by TensorFlow op type, with the share of the total.
 Needs ``pip install -e '.[bench]'`` (XProf).
 
     python benchmarks/profile_bert_step.py [--side "kerapre mlm bf16"] [--steps 3]
+
+The CNN sides (``cnn_training.py``'s) are profiled the same way into another result:
+
+    python benchmarks/profile_bert_step.py --side "cnn kerapre defaults" --steps 4 --name profile_cnn_step
 """
 
 import argparse
@@ -21,11 +25,24 @@ import tempfile
 from bert_pretraining import BATCH, keras_hub_side, kerapre_side
 from common import save_result
 
+def cnn_side(recipe):
+    """``cnn_training.py``'s kerapre defaults (one profiled step = one call of 8 steps), or the
+    Keras-tutorial recipe on the Fashion-MNIST arrays (batch 32)."""
+    import cnn_training
+
+    if recipe:
+        x_train, y_train, _, _ = cnn_training.load_arrays()
+        return cnn_training.recipe_side(x_train, y_train)
+    return cnn_training.kerapre_side(cnn_training.kerapre_config())
+
+
 SIDES = {
     "kerapre mlm bf16": lambda: kerapre_side("mixed_bfloat16", False, False),
     "kerapre mlm+nsp bf16": lambda: kerapre_side("mixed_bfloat16", False, True),
     "kerapre mlm fp32": lambda: kerapre_side("float32", False, False),
     "keras_hub bf16": lambda: keras_hub_side("mixed_bfloat16", False),
+    "cnn kerapre defaults": lambda: cnn_side(False),
+    "cnn recipe": lambda: cnn_side(True),
 }
 
 
@@ -53,6 +70,7 @@ def main():
     parser.add_argument("--logdir", default=None, help="where the profile goes (default: a temporary dir)")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="one profiled step")
+    parser.add_argument("--name", default="profile_bert_step", help="the result's name (results/<name>.json)")
     args = parser.parse_args()
     if args.quick:
         args.steps = 1
@@ -73,14 +91,16 @@ def main():
           f"wall ({BATCH} sequences); profile in {logdir}")
     for row in top:
         print(f"  {row['op_type']:32s} {row['self_ms_per_step']:8.1f} ms/step  {row['share']:6.1%}")
-    lines = [f"`{args.side}` at the `bert_pretraining.py` shape, {args.steps} steps recorded with `tf.profiler` after 5 "
+    setup = "the `cnn_training.py` set-up" if args.side.startswith("cnn") else "the `bert_pretraining.py` shape"
+    lines = [f"`{args.side}` at {setup}, {args.steps} steps recorded with `tf.profiler` after 5 "
              f"warm-up steps ({sum(seconds) / len(seconds) * 1000:.0f} ms/step wall while profiling), summarised by "
              "XProf's `framework_op_stats`: host self-time by TensorFlow op type, summed over both cores' threads "
              f"({whole / 1000 / args.steps:.0f} ms per step in all); `python benchmarks/profile_bert_step.py "
              "--logdir DIR` keeps the profile for TensorBoard.", "",
              "| op type | self-time per step (ms) | share |", "|---|---|---|"]
     lines += [f"| `{row['op_type']}` | {row['self_ms_per_step']:.1f} | {row['share']:.1%} |" for row in top]
-    save_result("profile_bert_step", {"title": "Profile of one BERT pretraining step", "markdown": "\n".join(lines),
+    title = "Profile of one CNN training step" if args.side.startswith("cnn") else "Profile of one BERT pretraining step"
+    save_result(args.name, {"title": title, "markdown": "\n".join(lines),
                                       "targets": [], "side": args.side, "steps": args.steps,
                                       "step_ms": [s * 1000 for s in seconds],
                                       "host_self_ms_per_step": whole / 1000 / args.steps, "top": top})
