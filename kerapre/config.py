@@ -597,6 +597,10 @@ class TextDataConfig:
         dynamic_padding: pad each batch only to its longest example (at most
             ``seq_length``): short texts train several times faster, with the same outputs
             (padding is masked). Ignored on TPUs, which need static shapes.
+        bucket_by_length: with ``dynamic_padding``, train on batches of similar-length
+            examples (every 32 batches' worth of shuffled examples sorted by length, the
+            batches then shuffled), so batches pad less: 1.5x the training steps' throughput
+            on Rotten Tomatoes at the same test accuracy (``benchmarks/bert_finetuning.py``).
         batch_size: examples per replica per step.
         vocab: a ``vocab.txt``; required for ``backbone: scratch``; for a pretrained backbone
             null takes the ``vocab.txt`` beside it.
@@ -611,6 +615,7 @@ class TextDataConfig:
     test_split: typing.Optional[str] = "test"
     seq_length: int = 128
     dynamic_padding: bool = True
+    bucket_by_length: bool = True
     batch_size: int = 32
     vocab: typing.Optional[str] = None
     lowercase: bool = True

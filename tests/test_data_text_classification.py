@@ -143,6 +143,34 @@ def test_pad_to_longest_cuts_each_batch_to_its_longest_example_and_keeps_the_enc
     np.testing.assert_allclose(out_cut["sequence_output"], out_full["sequence_output"][:, :longest], atol=1e-5)
 
 
+def test_bucket_by_length_keeps_every_example_once_in_as_many_batches_with_less_padding(rt_dir):
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "film", "a", "is", "it"]
+    preprocessor = BertTextPreprocessor(vocab, sequence_length=128)
+    ds = load_text_classification("rotten_tomatoes", "train[:300]", data_dir=rt_dir)
+
+    def epoch(pipeline):
+        batches = [(x["padding_mask"].numpy(), y.numpy()) for x, y in pipeline]
+        examples = sorted((int(m.sum()), int(label)) for mask, labels in batches for m, label in zip(mask, labels))
+        padded = sum(mask.size for mask, _ in batches)  # tokens computed, padding included
+        spread = np.mean([np.ptp(mask.sum(axis=1)) for mask, _ in batches])  # longest - shortest per batch
+        return len(batches), examples, padded, spread, [m.sum(axis=1).tolist() for m, _ in batches]
+
+    plain = text_pipeline(ds, preprocessor, batch_size=16, training=True, seed=3, pad_to_longest=True)
+    bucketed = text_pipeline(ds, preprocessor, batch_size=16, training=True, seed=3, pad_to_longest=True,
+                             bucket_by_length=True, bucket_pool=4)
+    assert int(bucketed.cardinality()) == int(plain.cardinality()) == 19  # ceil(300 / 16)
+    n_plain, examples_plain, padded_plain, spread_plain, _ = epoch(plain)
+    n, examples, padded, spread, first = epoch(bucketed)
+    assert n == n_plain == 19
+    assert examples == examples_plain  # the same (length, label) multiset: every example once
+    assert padded < 0.8 * padded_plain and spread < spread_plain / 2
+    _, _, _, _, second = epoch(bucketed)
+    assert second != first  # batches are drawn anew every epoch
+    again = text_pipeline(ds, preprocessor, batch_size=16, training=True, seed=3, pad_to_longest=True,
+                          bucket_by_length=True, bucket_pool=4)
+    assert epoch(again)[4] == first  # and the same seed gives the same epochs
+
+
 def test_trim_to_longest_passes_labels_and_weights_through():
     x = {"token_ids": tf.constant([[2, 5, 3, 0, 0], [2, 3, 0, 0, 0]]),
          "padding_mask": tf.constant([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0]])}

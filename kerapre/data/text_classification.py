@@ -237,7 +237,7 @@ def split_labelled_texts(ds, labels_per_class, num_classes, seed):
 
 
 def text_pipeline(ds, preprocessor, *, batch_size, training, seed=0, cache=True, shuffle_buffer=20_000,
-                  pad_to_longest=False):
+                  pad_to_longest=False, bucket_by_length=False, bucket_pool=32):
     """Batches ``(text, label)`` pairs for ``model.fit``: preprocess, cache, shuffle, batch, prefetch.
 
     ``preprocessor`` maps chunks of raw text to encoder inputs (``ds.map(preprocessor)``
@@ -258,6 +258,11 @@ def text_pipeline(ds, preprocessor, *, batch_size, training, seed=0, cache=True,
             short texts do not pay for the whole sequence length; the encoder's outputs
             for each example do not change (padding is masked). Not for TPUs, which need
             static shapes.
+        bucket_by_length: with ``pad_to_longest`` and ``training``, batch examples of
+            similar length together (``sort_into_length_batches``), so a batch pads less;
+            the batches still come in a shuffled order, and there are as many as without.
+        bucket_pool: how many batches' worth of shuffled examples are sorted by length at
+            a time (more: less padding, less mixed batches).
 
     Returns:
         A ``tf.data.Dataset`` of ``(inputs dict of int32 [B, seq], labels int64 [B])``
@@ -284,10 +289,32 @@ def text_pipeline(ds, preprocessor, *, batch_size, training, seed=0, cache=True,
         ds = ds.cache()
     if training:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
+    if training and pad_to_longest and bucket_by_length:
+        ds = sort_into_length_batches(ds, batch_size, bucket_pool, seed=seed)
+    else:
+        ds = ds.batch(batch_size)
     if pad_to_longest:
         ds = ds.map(trim_to_longest)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def sort_into_length_batches(ds, batch_size, pool, seed=0):
+    """Batches shuffled ``(inputs, label)`` examples so that each batch holds examples of
+    similar length: every ``pool × batch_size`` examples are sorted by their real length
+    (``padding_mask``), cut into batches, and those batches shuffled (a buffer of ``pool``
+    batches, anew every epoch). As many batches as ``ds.batch(batch_size)`` gives, the
+    same examples, only one partial batch (the set's last pool's longest)."""
+    size = int(ds.cardinality())
+
+    def sort_pool(x, *rest):
+        order = tf.argsort(tf.reduce_sum(x["padding_mask"], axis=1), stable=True)
+        return tuple(tf.nest.map_structure(lambda t: tf.gather(t, order), (x, *rest)))
+
+    ds = ds.batch(pool * batch_size).map(sort_pool).unbatch().batch(batch_size)
+    ds = ds.shuffle(pool, seed=seed + 1, reshuffle_each_iteration=True)
+    if size > 0:
+        ds = ds.apply(tf.data.experimental.assert_cardinality(-(-size // batch_size)))
+    return ds
 
 
 def trim_to_longest(x, *rest):

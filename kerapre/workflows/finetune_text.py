@@ -312,7 +312,7 @@ def finetune_text(config=None, model_dir=None, log=print):
     preprocessor = BertTextPreprocessor(vocab, sequence_length=data.seq_length, lowercase=data.lowercase)
     trim = data.dynamic_padding and not is_tpu(strategy)
     train = text_pipeline(pool, preprocessor, batch_size=batch, training=True, seed=train_config.seed,
-                          pad_to_longest=trim)
+                          pad_to_longest=trim, bucket_by_length=data.bucket_by_length)
     validation, test = (
         None if raw is None else text_pipeline(raw, preprocessor, batch_size=max(batch, 128), training=False,
                                                pad_to_longest=trim)
