@@ -1,7 +1,7 @@
 """Runs every benchmark, one process each, and writes docs/benchmarks.md from their results.
 
     pip install -e '.[bench]'          # XProf, for the profile
-    python benchmarks/run_all.py       # about 30 minutes on an idle 2-core machine
+    python benchmarks/run_all.py       # about 45 minutes on an idle 2-core machine
     python benchmarks/run_all.py --quick --output /tmp/benchmarks.md   # a smoke run (~10 min)
     python benchmarks/run_all.py --render-only                         # re-render from results/*.json
 

@@ -12,7 +12,7 @@ up, and times ``--steps`` steps (every step timed, ``common.step_medians`` with 
 Settings run round-robin, ``--rounds`` times each, so a slow spell of the machine falls on
 every setting alike; a setting's figure is the median of all its timed steps.
 
-    python benchmarks/thread_settings.py [--rounds 2] [--bert-steps 15] [--cnn-steps 12] [--quick]
+    python benchmarks/thread_settings.py [--rounds 1] [--bert-steps 15] [--cnn-steps 12] [--quick]
 """
 
 import argparse
@@ -25,11 +25,10 @@ import sys
 from common import machine, save_result
 
 # name: (inter_op threads, intra_op threads, extra environment); 0 = TensorFlow's choice
-# (one per core).
+# (one per core, so the default is "inter 2, intra 2" on 2 cores).
 SETTINGS = {
     "TensorFlow default (0, 0)": (0, 0, {}),
     "inter 1, intra 2": (1, 2, {}),
-    "inter 2, intra 2": (2, 2, {}),
     "inter 1, intra 1": (1, 1, {}),
     "inter 2, intra 1": (2, 1, {}),
     "default threads, oneDNN off": (0, 0, {"TF_ENABLE_ONEDNN_OPTS": "0"}),
@@ -51,7 +50,9 @@ def child(workload, inter, intra, steps):
     else:
         import cnn_training
 
-        fit = cnn_training.kerapre_side(cnn_training.kerapre_config())
+        config = cnn_training.kerapre_config()
+        fit = cnn_training.kerapre_side(config)
+        steps *= config.train.steps_per_execution  # --steps counts timed calls
     timing = step_medians({workload: fit}, rounds=1, steps=steps)[workload]
     print("RESULT " + json.dumps({"median_s": timing["median_s"],
                                   "inter": tf.config.threading.get_inter_op_parallelism_threads(),
@@ -73,7 +74,7 @@ def run_child(workload, name, steps):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--bert-steps", type=int, default=15)
     parser.add_argument("--cnn-steps", type=int, default=12, help="timed calls of 8 steps each")
     parser.add_argument("--quick", action="store_true", help="one round, few steps, two settings")

@@ -447,6 +447,12 @@ class BertTrainConfig:
         _check(self.steps > 0, "train.steps must be positive")
         _check(self.steps_per_epoch > 0, "train.steps_per_epoch must be positive")
         _check(
+            self.steps_per_epoch % max(1, self.steps_per_execution) == 0,
+            f"train.steps_per_epoch {self.steps_per_epoch} is not a multiple of train.steps_per_execution "
+            f"{self.steps_per_execution} (Keras would run whole calls, more steps per epoch): make it one, e.g. "
+            f"{self.steps_per_epoch - self.steps_per_epoch % max(1, self.steps_per_execution) or self.steps_per_execution}",
+        )
+        _check(
             self.warmup_steps is None or 0 <= self.warmup_steps < self.steps,
             "train.warmup_steps must be in [0, steps) or null",
         )

@@ -248,6 +248,20 @@ def steps_per_execution(requested):
     return requested
 
 
+def whole_executions(steps_per_epoch, steps_per_execution):
+    """``(steps_per_epoch, steps_per_execution)`` such that an epoch of an endless stream is
+    whole ``tf.function`` calls.
+
+    Keras runs ``ceil(steps_per_epoch / steps_per_execution)`` calls of
+    ``steps_per_execution`` steps each on a repeated data set, so 234 steps at 8 per call
+    would train 240 per epoch, and a run resumed from a backup would skip too few batches.
+    The epoch is cut to whole calls (234 → 232; the stream goes on into the next epoch) and
+    a call never runs more steps than an epoch has.
+    """
+    steps_per_execution = max(1, min(steps_per_execution, steps_per_epoch))
+    return steps_per_epoch - steps_per_epoch % steps_per_execution, steps_per_execution
+
+
 def set_precision(precision="auto", strategy=None):
     """Sets Keras's global dtype policy and returns its name.
 

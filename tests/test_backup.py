@@ -78,15 +78,17 @@ def final_weights(run_dir):
     return keras.saving.load_model(run_dir / "model.keras").get_weights()
 
 
-def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_weights(tmp_path):
+@pytest.mark.parametrize("steps_per_call", [1, 3])  # 3: an epoch of 6 steps is 2 calls, killed after the first
+def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_weights(tmp_path, steps_per_call):
     load_image_dataset("mnist_5k", "train")  # prepared once, here, not in the subprocesses
     whole, killed = tmp_path / "whole", tmp_path / "killed"
-    done = subprocess.run(cli_command(tmp_path, whole), env=cli_env(tmp_path), capture_output=True, text=True,
-                          timeout=180)
+    overrides = [*TINY, f"train.steps_per_execution={steps_per_call}"]
+    done = subprocess.run(cli_command(tmp_path, whole, overrides=overrides), env=cli_env(tmp_path),
+                          capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     assert not (whole / "backup").exists(), "a completed run keeps no backup"
 
-    proc = subprocess.Popen(cli_command(tmp_path, killed), env=cli_env(tmp_path, SLOW="0.3"),
+    proc = subprocess.Popen(cli_command(tmp_path, killed, overrides=overrides), env=cli_env(tmp_path, SLOW="0.3"),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 180
     position = None
@@ -108,8 +110,8 @@ def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_weights(tmp_path):
     with np.load(killed / "backup" / STATE_FILE) as state:
         assert '"epochs_done": 1' in str(state["meta"])
 
-    resumed = subprocess.run(cli_command(tmp_path, killed), env=cli_env(tmp_path), capture_output=True, text=True,
-                             timeout=180)
+    resumed = subprocess.run(cli_command(tmp_path, killed, overrides=overrides), env=cli_env(tmp_path),
+                             capture_output=True, text=True, timeout=180)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     for a, b in zip(final_weights(whole), final_weights(killed), strict=True):
         np.testing.assert_array_equal(a, b)

@@ -2,6 +2,7 @@ import pytest
 import yaml
 
 from kerapre.config import (
+    BertPretrainConfig,
     CNNPretrainConfig,
     FinetuneConfig,
     QuickstartConfig,
@@ -70,3 +71,6 @@ def test_scientific_notation_and_contradictions():
         load_config(CNNPretrainConfig, overrides=["model.cut=foo"])
     with pytest.raises(ConfigError, match="two_phase unfreezes the backbone"):
         load_config(FinetuneConfig, overrides=["two_phase=true", "trainable=false"])
+    with pytest.raises(ConfigError, match="steps_per_epoch 250 is not a multiple of train.steps_per_execution 8.*e.g. 248"):
+        load_config(BertPretrainConfig, overrides=["train.steps_per_execution=8"])
+    assert load_config(BertPretrainConfig, overrides=["train.steps_per_execution=10"]).train.steps_per_execution == 10

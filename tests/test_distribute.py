@@ -83,6 +83,13 @@ def test_steps_per_execution_falls_back_to_one_only_where_keras_fails():
     assert model.fit(ds, epochs=1, verbose=0).history["loss"][0] > 0
 
 
+def test_an_epoch_is_whole_calls():
+    assert distribute.whole_executions(234, 8) == (232, 8)
+    assert distribute.whole_executions(240, 8) == (240, 8)
+    assert distribute.whole_executions(6, 8) == (6, 6)  # a call never spans more than an epoch
+    assert distribute.whole_executions(5, 1) == (5, 1)
+
+
 def test_unknown_strategy_and_missing_tpu_raise_clear_errors(monkeypatch):
     with pytest.raises(ConfigError, match="unknown strategy 'gpu'"):
         distribute.get_strategy("gpu")

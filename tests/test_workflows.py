@@ -49,6 +49,15 @@ def test_pretraining_under_mirrored_strategy(tmp_path):
     assert run.history["loss"][-1] < run.history["loss"][0]
 
 
+def test_an_epoch_trains_exactly_its_steps_at_several_steps_per_call(tmp_path):
+    # 256 images / 32 = 8 batches; at 3 steps per call Keras alone would run 9 per epoch.
+    config = load_config(CNNPretrainConfig, overrides=TINY_PRETRAIN + ["train.steps_per_execution=3",
+                                                                       "train.strategy=default"])
+    run = kerapre.pretrain_cnn(config, model_dir=str(tmp_path))
+    assert int(run.model.optimizer.iterations) == 3 * 6  # 3 epochs of 6 steps: whole calls
+    assert run.model.steps_per_execution == 3
+
+
 def test_wrong_image_shape_is_refused_before_training(tmp_path):
     config = load_config(CNNPretrainConfig, overrides=TINY_PRETRAIN + ["model.preset=cnn_cifar"])
     with pytest.raises(DataError, match=r"\(28, 28, 1\).*\(32, 32, 3\)"):

@@ -18,6 +18,7 @@ from kerapre.distribute import (
     set_precision,
     shard_by,
     steps_per_execution,
+    whole_executions,
 )
 from kerapre.export import holds_saved_model
 from kerapre.models.cnn import CNN, PRESETS
@@ -80,14 +81,15 @@ def _count(ds):
     return count if count >= 0 else int(ds.reduce(0, lambda n, _: n + 1))
 
 
-def compile_classifier(model, train_config, learning_rate=None):
-    """Compiles ``model`` (logits out) with sparse cross-entropy and accuracy."""
+def compile_classifier(model, train_config, learning_rate=None, steps_per_call=None):
+    """Compiles ``model`` (logits out) with sparse cross-entropy and accuracy;
+    ``steps_per_call`` overrides ``train_config.steps_per_execution``."""
     model.compile(
         optimizer=make_optimizer(train_config, learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         jit_compile=train_config.jit_compile,
-        steps_per_execution=steps_per_execution(train_config.steps_per_execution),
+        steps_per_execution=steps_per_execution(steps_per_call or train_config.steps_per_execution),
     )
     return model
 
@@ -168,7 +170,9 @@ def pretrain_cnn(config=None, model_dir="runs/cnn_pretrain"):
         )
         with strategy.scope():
             model = CNN.from_preset(config.model.preset, num_classes=info.num_classes, cut=config.model.cut)
-            compile_classifier(model, config.train)
+            steps_per_epoch, steps_per_call = whole_executions(
+                steps_per_epoch, steps_per_execution(config.train.steps_per_execution))
+            compile_classifier(model, config.train, steps_per_call=steps_per_call)
 
         callbacks, first_epoch = run_backup(config, model_dir, write_dir)
         start = time.perf_counter()
