@@ -22,7 +22,7 @@ import json
 import os
 import tempfile
 
-from bert_pretraining import BATCH, keras_hub_side, kerapre_side
+from bert_pretraining import keras_hub_side, kerapre_side
 from common import save_result
 
 def cnn_side(recipe):
@@ -87,13 +87,13 @@ def main():
     whole = sum(totals.values())
     top = [{"op_type": op, "self_ms_per_step": us / 1000 / args.steps, "share": us / whole}
            for op, us in totals.most_common(args.top)]
-    print(f"{args.side}: {len(seconds)} profiled steps, {sum(seconds) / len(seconds) * 1000:.0f} ms/step "
-          f"wall ({BATCH} sequences); profile in {logdir}")
+    print(f"{args.side}: {args.steps} profiled steps, {sum(seconds) / args.steps * 1000:.0f} ms/step "
+          f"wall; profile in {logdir}")
     for row in top:
         print(f"  {row['op_type']:32s} {row['self_ms_per_step']:8.1f} ms/step  {row['share']:6.1%}")
     setup = "the `cnn_training.py` set-up" if args.side.startswith("cnn") else "the `bert_pretraining.py` shape"
     lines = [f"`{args.side}` at {setup}, {args.steps} steps recorded with `tf.profiler` after 5 "
-             f"warm-up steps ({sum(seconds) / len(seconds) * 1000:.0f} ms/step wall while profiling), summarised by "
+             f"warm-up steps ({sum(seconds) / args.steps * 1000:.0f} ms/step wall while profiling), summarised by "
              "XProf's `framework_op_stats`: host self-time by TensorFlow op type, summed over both cores' threads "
              f"({whole / 1000 / args.steps:.0f} ms per step in all); `python benchmarks/profile_bert_step.py "
              "--logdir DIR` keeps the profile for TensorBoard.", "",

@@ -46,8 +46,8 @@ def render(names, seconds, quick):
     lines = [
         "# Benchmarks",
         "",
-        "Written by `python benchmarks/run_all.py` (see the [README](../README.md#benchmarks)); every number "
-        "below comes from that run"
+        "Written by `python benchmarks/run_all.py` (see the [README](../README.md#benchmarks)) from each "
+        "benchmark's latest stored result (`benchmarks/results/<name>.json`; `--only` re-runs some of them)"
         + (" in **smoke mode** (`--quick`: too few steps to trust)" if quick else "") + ".",
         "",
         f"Machine: {facts['cpu']}, {facts['cores']} cores, {facts['gpus']} GPUs; Python {facts['python']}, "

@@ -605,8 +605,8 @@ class TextDataConfig:
             (padding is masked). Ignored on TPUs, which need static shapes.
         bucket_by_length: with ``dynamic_padding``, train on batches of similar-length
             examples (every 32 batches' worth of shuffled examples sorted by length, the
-            batches then shuffled), so batches pad less: 1.5x the training steps' throughput
-            on Rotten Tomatoes at the same test accuracy (``benchmarks/bert_finetuning.py``).
+            batches then shuffled), so batches pad less: 1.4-1.5x the training steps' throughput
+            on Rotten Tomatoes, test accuracy within the seed spread (``benchmarks/bert_finetuning.py``).
         batch_size: examples per replica per step.
         vocab: a ``vocab.txt``; required for ``backbone: scratch``; for a pretrained backbone
             null takes the ``vocab.txt`` beside it.
