@@ -282,19 +282,11 @@ def main():
 
 def render_stored():
     import json
-    import re
 
     from common import RESULTS_DIR
 
-    path = os.path.join(RESULTS_DIR, "bert_finetuning.json")
-    with open(path) as f:
+    with open(os.path.join(RESULTS_DIR, "bert_finetuning.json")) as f:
         result = json.load(f)
-    if "agree" not in result:  # stored before the run kept these: read them back from its section
-        text = result["markdown"]
-        result["agree"] = float(re.search(r"agree on ([0-9.]+)%", text).group(1)) / 100
-        result["what"] = re.search(r"batch \d+, (.*?); `python", text).group(1)
-        result["rounds"], result["steps"] = map(int, re.search(r"(\d+) rounds × (\d+) timed", text).groups())
-        result["epochs"] = int(re.search(r"after (\d+) epochs", text).group(1))
     result["markdown"], result["targets"] = markdown(result["rows"], result["accuracy"], result["logit_gap"],
                                                      result["agree"], result["what"], result["epochs"],
                                                      result["rounds"], result["steps"])

@@ -10,9 +10,10 @@ Needs ``pip install -e '.[bench]'`` (XProf).
 
     python benchmarks/profile_bert_step.py [--side "kerapre mlm bf16"] [--steps 3]
 
-The CNN sides (``cnn_training.py``'s) are profiled the same way into another result:
+The CNN sides (``cnn_training.py``'s) are profiled the same way into another result
+(``profile_cnn_step.py`` runs the first):
 
-    python benchmarks/profile_bert_step.py --side "cnn kerapre defaults" --steps 4 --name profile_cnn_step
+    python benchmarks/profile_bert_step.py --side "cnn kerapre defaults" --steps 64 --name profile_cnn_step
 """
 
 import argparse
@@ -25,9 +26,10 @@ import tempfile
 from bert_pretraining import keras_hub_side, kerapre_side
 from common import save_result
 
+
 def cnn_side(recipe):
-    """``cnn_training.py``'s kerapre defaults (one profiled step = one call of 8 steps), or the
-    Keras-tutorial recipe on the Fashion-MNIST arrays (batch 32)."""
+    """``cnn_training.py``'s kerapre defaults (8 steps per call, so profile a multiple of 8
+    steps), or the Keras-tutorial recipe on the Fashion-MNIST arrays (batch 32)."""
     import cnn_training
 
     if recipe:
@@ -91,7 +93,8 @@ def main():
           f"wall; profile in {logdir}")
     for row in top:
         print(f"  {row['op_type']:32s} {row['self_ms_per_step']:8.1f} ms/step  {row['share']:6.1%}")
-    setup = "the `cnn_training.py` set-up" if args.side.startswith("cnn") else "the `bert_pretraining.py` shape"
+    cnn = args.side.startswith("cnn")
+    setup = "the `cnn_training.py` set-up" if cnn else "the `bert_pretraining.py` shape"
     lines = [f"`{args.side}` at {setup}, {args.steps} steps recorded with `tf.profiler` after 5 "
              f"warm-up steps ({sum(seconds) / args.steps * 1000:.0f} ms/step wall while profiling), summarised by "
              "XProf's `framework_op_stats`: host self-time by TensorFlow op type, summed over both cores' threads "
@@ -99,11 +102,10 @@ def main():
              "--logdir DIR` keeps the profile for TensorBoard.", "",
              "| op type | self-time per step (ms) | share |", "|---|---|---|"]
     lines += [f"| `{row['op_type']}` | {row['self_ms_per_step']:.1f} | {row['share']:.1%} |" for row in top]
-    title = "Profile of one CNN training step" if args.side.startswith("cnn") else "Profile of one BERT pretraining step"
-    save_result(args.name, {"title": title, "markdown": "\n".join(lines),
-                                      "targets": [], "side": args.side, "steps": args.steps,
-                                      "step_ms": [s * 1000 for s in seconds],
-                                      "host_self_ms_per_step": whole / 1000 / args.steps, "top": top})
+    title = "Profile of one CNN training step" if cnn else "Profile of one BERT pretraining step"
+    save_result(args.name, {"title": title, "markdown": "\n".join(lines), "targets": [], "side": args.side,
+                            "steps": args.steps, "step_ms": [s * 1000 for s in seconds],
+                            "host_self_ms_per_step": whole / 1000 / args.steps, "top": top})
 
 
 if __name__ == "__main__":

@@ -83,13 +83,14 @@ def _count(ds):
 
 def compile_classifier(model, train_config, learning_rate=None, steps_per_call=None):
     """Compiles ``model`` (logits out) with sparse cross-entropy and accuracy;
-    ``steps_per_call`` overrides ``train_config.steps_per_execution``."""
+    ``steps_per_call``, already resolved for the strategy (``distribute.steps_per_execution``),
+    overrides ``train_config.steps_per_execution``."""
     model.compile(
         optimizer=make_optimizer(train_config, learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         jit_compile=train_config.jit_compile,
-        steps_per_execution=steps_per_execution(steps_per_call or train_config.steps_per_execution),
+        steps_per_execution=steps_per_call or steps_per_execution(train_config.steps_per_execution),
     )
     return model
 
