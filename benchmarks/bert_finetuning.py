@@ -86,7 +86,7 @@ def kerapre_model(encoder_file, vocab, precision, seq_length, dynamic, steps, se
     from kerapre.data import BertTextPreprocessor, text_pipeline
     from kerapre.distribute import set_precision
     from kerapre.tasks import TextClassifier
-    from kerapre.workflows.pretrain_cnn import compile_classifier
+    from kerapre.training.compile import compile_classifier
 
     keras.utils.set_random_seed(seed)
     set_precision(precision)

@@ -85,7 +85,8 @@ def kerapre_side(config):
 
     from kerapre.distribute import set_precision
     from kerapre.models.cnn import CNN, PRESETS
-    from kerapre.workflows.pretrain_cnn import compile_classifier, image_splits
+    from kerapre.training.compile import compile_classifier
+    from kerapre.workflows.pretrain_cnn import image_splits
 
     keras.utils.set_random_seed(config.train.seed)
     set_precision(config.train.precision)

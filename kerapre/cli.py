@@ -333,34 +333,31 @@ def _export(args):
 
 def _exportable(model_dir):
     """The model of a run and the ``export`` keyword arguments that go with it."""
-    import json
+    from kerapre.run_record import has_run_record, read_run_record
 
-    record = {}
-    if os.path.exists(os.path.join(model_dir, "run.json")):
-        with open(os.path.join(model_dir, "run.json"), encoding="utf-8") as f:
-            record = json.load(f)
+    record = read_run_record(model_dir) if has_run_record(model_dir) else None
     provenance = {"run": os.path.abspath(model_dir)}
     for key in ("task", "data", "data_license", "data_homepage", "corpus", "backbone", "trainable",
                 "train_examples", "validation_accuracy", "test_accuracy", "test_majority_rate"):
-        if record.get(key) is not None:
-            provenance[key] = record[key]
-    if record.get("task") == "finetune_text":
+        if record is not None and getattr(record, key) is not None:
+            provenance[key] = getattr(record, key)
+    if record is not None and record.task == "finetune_text":
         from kerapre.workflows.finetune_text import load_text_run
 
         model, preprocessor, record = load_text_run(model_dir)
-        return model, {"preprocessor": preprocessor, "label_names": record.get("label_names"),
-                       "pair": record.get("pair", False), "metadata": provenance}
-    if record.get("task") == "bert_pretrain":
+        return model, {"preprocessor": preprocessor, "label_names": record.label_names, "pair": record.pair,
+                       "metadata": provenance}
+    if record is not None and record.task == "bert_pretrain":
         import keras
 
         from kerapre.data.text_preprocessor import BertTextPreprocessor
         from kerapre.workflows.pretrain_bert import PRETRAINER_FILE
 
         pretrainer = keras.saving.load_model(os.path.join(model_dir, PRETRAINER_FILE), compile=False)
-        data = record.get("config", {}).get("data", {})
+        # The casing the run's vocabulary was learned with (records before it was recorded: uncased).
+        lowercase = True if record.lowercase is None else record.lowercase
         preprocessor = BertTextPreprocessor(os.path.join(model_dir, "vocab.txt"),
-                                            sequence_length=data.get("seq_length", 128),
-                                            lowercase=data.get("lowercase", True))
+                                            sequence_length=record.config["data"]["seq_length"], lowercase=lowercase)
         return pretrainer, {"preprocessor": preprocessor, "metadata": provenance}
     from kerapre.workflows.finetune_image import load_run_model, run_label_names
 

@@ -18,6 +18,7 @@ from kerapre.config import CNNPretrainConfig, load_config
 from kerapre.data import load_image_dataset
 from kerapre.errors import TrainingError
 from kerapre.training import RunBackup
+from kerapre.training import run as run_skeleton
 from kerapre.training.backup import STATE_FILE
 from kerapre.workflows import pretrain_cnn as cnn_workflow
 from helpers import topic_corpus
@@ -33,7 +34,7 @@ CLI_WITH_PROGRESS = textwrap.dedent("""
     import json, os, signal, sys, time
     import keras, tensorflow as tf
     from kerapre import cli
-    from kerapre.workflows import pretrain_bert, pretrain_cnn
+    from kerapre.training import run
 
     tf.config.experimental.enable_op_determinism()
     worker = str(json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {}).get("index", 0))
@@ -49,9 +50,8 @@ CLI_WITH_PROGRESS = textwrap.dedent("""
                 os.kill(os.getpid(), signal.SIGKILL)
             time.sleep(float(os.environ.get("SLOW", "0")))
 
-    for workflow in (pretrain_cnn, pretrain_bert):
-        workflow.standard_callbacks = (lambda standard: lambda *args, **kwargs: [*standard(*args, **kwargs),
-                                                                                 Progress()])(workflow.standard_callbacks)
+    standard = run.standard_callbacks
+    run.standard_callbacks = lambda *args, **kwargs: [*standard(*args, **kwargs), Progress()]
     sys.exit(cli.main(sys.argv[1:]))
 """)
 
@@ -113,6 +113,10 @@ def test_a_run_killed_mid_epoch_resumes_to_the_uninterrupted_weights(tmp_path, s
     resumed = subprocess.run(cli_command(tmp_path, killed, overrides=overrides), env=cli_env(tmp_path),
                              capture_output=True, text=True, timeout=180)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
+    resume_lines = [line for line in resumed.stdout.splitlines() if "resuming" in line]
+    assert resume_lines == [f"[cnn_pretrain] resuming: {killed / 'backup'} holds epoch 1 of 3 of a run that stopped "
+                            "before its end; training goes on from epoch 2"]
+    assert "resuming" not in done.stdout
     for a, b in zip(final_weights(whole), final_weights(killed), strict=True):
         np.testing.assert_array_equal(a, b)
     with open(killed / "metrics.csv") as f:
@@ -179,7 +183,7 @@ def test_a_killed_bert_run_resumes_to_the_uninterrupted_weights(tmp_path):
     resumed = subprocess.run(cli_command(tmp_path, run_dir, "bert", overrides), env=cli_env(tmp_path),
                              capture_output=True, text=True, timeout=180)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f"resuming after virtual epoch 1 from {run_dir / 'backup'}" in resumed.stdout
+    assert f"[bert_pretrain] resuming: {run_dir / 'backup'} holds epoch 1 of " in resumed.stdout
     with open(run_dir / "metrics.csv") as f:
         assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2"]
     assert (tmp_path / "progress").read_text() == "2 2"  # the resumed run ended with the last step
@@ -207,8 +211,8 @@ class DivergeAt(keras.callbacks.Callback):
 
 
 def test_a_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    standard = cnn_workflow.standard_callbacks
-    monkeypatch.setattr(cnn_workflow, "standard_callbacks", lambda *a, **k: [*standard(*a, **k), DivergeAt(2, 3)])
+    standard = run_skeleton.standard_callbacks
+    monkeypatch.setattr(run_skeleton, "standard_callbacks", lambda *a, **k: [*standard(*a, **k), DivergeAt(2, 3)])
     config = load_config(CNNPretrainConfig, overrides=TINY)
     message = r"loss became nan at epoch 2, step 3: training stopped and .* keeps the checkpoint of epoch 1; lower"
     with pytest.raises(TrainingError, match=message):

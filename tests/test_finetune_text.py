@@ -53,7 +53,7 @@ def test_tiny_run_writes_the_run_and_learns(trainable_run):
     assert 0.5 < run.test_majority_rate < 0.7
     record = json.load(open(os.path.join(model_dir, "run.json")))
     assert record["task"] == "finetune_text" and record["label_names"] == ["rotten", "fresh"]
-    assert record["test_accuracy"] == run.test_accuracy and record["seq_length"] == 32
+    assert record["test_accuracy"] == run.test_accuracy and record["sequence_length"] == 32
     assert load_vocabulary(model_dir) == run.preprocessor.vocabulary
     assert len(open(os.path.join(model_dir, "metrics.csv")).read().splitlines()) == 1 + 3
 

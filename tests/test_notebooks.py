@@ -147,7 +147,7 @@ def test_bert_finetune_notebook_runs_top_to_bottom(tmp_path, monkeypatch, kernel
     root = work_dir / "kerapre_finetune_notebook"
     for method in ("scratch", "frozen", "trainable"):
         record = json.loads((root / "finetune" / method / "run.json").read_text())
-        assert record["train_examples"] == 256 and record["seq_length"] == 32, method
+        assert record["train_examples"] == 256 and record["sequence_length"] == 32, method
     exports = root / "saved_models"
     for name in ("rotten_tomatoes/1/saved_model.pb", "rotten_tomatoes/1/assets.extra/kerapre.json",
                  "rotten_tomatoes-hub/1/encoder/saved_model.pb", "rotten_tomatoes-hub/1/preprocessor/saved_model.pb",

@@ -39,7 +39,7 @@ def test_tiny_run_writes_the_run_and_learns(corpus, tmp_path):
     assert run.history["loss"][-1] < run.history["loss"][0]
     assert {"mlm_accuracy", "nsp_accuracy", "mlm_perplexity"} <= set(run.train_metrics)
     record = json.load(open(tmp_path / "run.json"))
-    assert record["task"] == "bert_pretrain" and record["vocab_size"] == len(load_vocabulary(run.vocab_path))
+    assert record["task"] == "bert_pretrain" and record["vocabulary_size"] == len(load_vocabulary(run.vocab_path))
     assert record["sequences_per_second"] > 0
     reloaded = keras.saving.load_model(tmp_path / "pretrainer.keras")
     assert reloaded.encoder.count_params() == run.pretrainer.encoder.count_params()

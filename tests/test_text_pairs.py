@@ -100,7 +100,7 @@ def test_pair_run_records_pair(pair_run):
     assert pair_run.train_examples == 64 and 0.5 <= pair_run.test_majority_rate <= 1
     assert 0 <= pair_run.test_accuracy <= 1
     _, _, loaded = load_text_run(pair_run.model_dir)
-    assert loaded["pair"] is True
+    assert loaded.pair is True
 
 
 def test_serving_export_takes_first_and_second(pair_run, exported):

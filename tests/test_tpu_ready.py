@@ -12,7 +12,8 @@ from kerapre.data.vocab import learn_vocabulary, load_vocabulary
 from kerapre.errors import ConfigError
 from kerapre.models import CNN
 from kerapre.workflows.pretrain_bert import evaluation_dataset, training_dataset
-from kerapre.workflows.pretrain_cnn import compile_classifier, image_splits
+from kerapre.training.compile import compile_classifier
+from kerapre.workflows.pretrain_cnn import image_splits
 from helpers import topic_corpus
 
 

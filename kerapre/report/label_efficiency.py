@@ -324,7 +324,7 @@ class _ImageKind:
     def classifier(self, backbone, num_classes, rate, steps):
         from kerapre.config import TrainConfig
         from kerapre.tasks.image_classifier import ImageClassifier
-        from kerapre.workflows.pretrain_cnn import compile_classifier
+        from kerapre.training.compile import compile_classifier
 
         model = ImageClassifier(backbone, num_classes, head_units=self.config.head.units,
                                 dropout=self.config.head.dropout)
@@ -392,7 +392,7 @@ class _TextKind:
         from kerapre.config import TextTrainConfig
         from kerapre.tasks.text_classifier import TextClassifier
         from kerapre.training import WarmupLinearDecay
-        from kerapre.workflows.pretrain_cnn import compile_classifier
+        from kerapre.training.compile import compile_classifier
 
         train = TextTrainConfig()
         model = TextClassifier(backbone, num_classes, dropout=self.config.dropout)

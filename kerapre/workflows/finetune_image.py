@@ -1,21 +1,20 @@
 """Fine-tuning a pretrained (or fresh) backbone with a new head on a small labelled set."""
 
 import dataclasses
-import json
 import os
-import time
 
 import keras
 
-from kerapre.config import FinetuneConfig, save_config, to_dict, validate
+from kerapre.config import FinetuneConfig, from_dict, validate
 from kerapre.data import image_dataset_info, image_pipeline, load_image_dataset, split_labelled_pool
-from kerapre.distribute import get_strategy, global_batch_size, keeps_dtype_policy, set_precision
+from kerapre.distribute import shard_by
 from kerapre.errors import ExportError
 from kerapre.export.reload import load_backbone
 from kerapre.models.cnn import CNN
+from kerapre.run_record import has_run_record, read_run_record
 from kerapre.tasks.image_classifier import ImageClassifier, extract_backbone
-from kerapre.training import standard_callbacks
-from kerapre.workflows.pretrain_cnn import RUN_FILE, compile_classifier, save_run_model, write_run_record
+from kerapre.training.compile import classification_objective
+from kerapre.training.run import MODEL_FILE, WEIGHTS_FILE, TrainingRun
 
 SCRATCH = "scratch"
 
@@ -61,7 +60,6 @@ def build_finetune_model(config, num_classes, trainable=None):
     return ImageClassifier(backbone, num_classes, head_units=config.head.units, dropout=config.head.dropout)
 
 
-@keeps_dtype_policy
 def finetune_image(config=None, model_dir=None):
     """Fine-tunes a backbone on ``config.labels_per_class`` labelled images per class.
 
@@ -86,102 +84,63 @@ def finetune_image(config=None, model_dir=None):
     ```
     """
     config = validate(config or FinetuneConfig())
-    if model_dir:
-        os.makedirs(model_dir, exist_ok=True)
-        save_config(config, os.path.join(model_dir, "config.yaml"))
-    keras.utils.set_random_seed(config.train.seed)
-    strategy = get_strategy(config.train.strategy)
-    set_precision(config.train.precision, strategy)
     data = config.data
-    info = image_dataset_info(data.name, data_dir=data.data_dir)
-    batch = global_batch_size(strategy, data.batch_size)
+    with TrainingRun(config, model_dir, task="finetune_image") as run:
+        info = image_dataset_info(data.name, data_dir=data.data_dir)
+        batch = run.global_batch(data.batch_size)
+        with run.scope():
+            model = build_finetune_model(config, info.num_classes, trainable=config.trainable and not config.two_phase)
+            run.compile(model, **classification_objective())
+        image_shape = tuple(model.input_shape[1:])
 
-    with strategy.scope():
-        model = build_finetune_model(config, info.num_classes, trainable=config.trainable and not config.two_phase)
-        compile_classifier(model, config.train)
-    image_shape = tuple(model.input_shape[1:])
+        pool = load_image_dataset(data.name, data.train_split, data_dir=data.data_dir)
+        if data.limit:
+            pool = pool.take(data.limit)
+        if config.labels_per_class:
+            pool, _ = split_labelled_pool(
+                pool, config.labels_per_class, num_classes=info.num_classes, seed=config.train.seed
+            )
+        train = image_pipeline(pool, batch_size=batch, training=True, seed=config.train.seed, image_shape=image_shape)
+        test_ds = load_image_dataset(data.name, data.eval_split, data_dir=data.data_dir)
+        if data.limit:
+            test_ds = test_ds.take(data.limit)
+        test = image_pipeline(test_ds, batch_size=max(batch, 256), training=False, image_shape=image_shape)
+        # Cached and shuffled whole: the workers of a cluster split every batch.
+        train, test = shard_by(train, "data"), shard_by(test, "data")
 
-    pool = load_image_dataset(data.name, data.train_split, data_dir=data.data_dir)
-    if data.limit:
-        pool = pool.take(data.limit)
-    if config.labels_per_class:
-        pool, _ = split_labelled_pool(
-            pool, config.labels_per_class, num_classes=info.num_classes, seed=config.train.seed
+        run.fit(model, train, epochs=config.train.epochs, checkpoints=False)
+        if config.two_phase:
+            with run.scope():
+                model.backbone.trainable = True
+                run.compile(model, learning_rate=config.unfreeze_learning_rate, **classification_objective())
+            run.fit(model, train, initial_epoch=config.train.epochs, epochs=config.train.epochs + config.unfreeze_epochs,
+                    checkpoints=False)
+        test_loss, test_accuracy = model.evaluate(test, verbose=0)
+        train_examples = (
+            config.labels_per_class * info.num_classes if config.labels_per_class else int(pool.cardinality())
         )
-    train = image_pipeline(pool, batch_size=batch, training=True, seed=config.train.seed, image_shape=image_shape)
-    test_ds = load_image_dataset(data.name, data.eval_split, data_dir=data.data_dir)
-    if data.limit:
-        test_ds = test_ds.take(data.limit)
-    test = image_pipeline(test_ds, batch_size=max(batch, 256), training=False, image_shape=image_shape)
-
-    callbacks = standard_callbacks(model_dir, checkpoints=False) if model_dir else []
-    start = time.perf_counter()
-    fit = model.fit(
-        train, epochs=config.train.epochs, callbacks=callbacks, verbose=config.train.verbose, shuffle=False
-    )
-    history = {k: list(v) for k, v in fit.history.items()}
-    if config.two_phase:
-        with strategy.scope():
-            model.backbone.trainable = True
-            compile_classifier(model, config.train, learning_rate=config.unfreeze_learning_rate)
-        if model_dir:  # phase 2 appends to phase 1's metrics.csv
-            callbacks = standard_callbacks(model_dir, checkpoints=False, append=True)
-        fit = model.fit(
-            train,
-            shuffle=False,
-            initial_epoch=config.train.epochs,
-            epochs=config.train.epochs + config.unfreeze_epochs,
-            callbacks=callbacks,
-            verbose=config.train.verbose,
-        )
-        for key, values in fit.history.items():
-            history.setdefault(key, []).extend(values)
-    seconds = time.perf_counter() - start
-    test_loss, test_accuracy = model.evaluate(test, verbose=0)
-    train_examples = (
-        config.labels_per_class * info.num_classes if config.labels_per_class else int(pool.cardinality())
-    )
-
-    if model_dir:
-        save_run_model(model, model_dir)
-        write_run_record(
-            model_dir,
-            task="finetune_image",
-            data=data.name,
-            label_names=list(info.label_names),
-            train_examples=train_examples,
-            test_accuracy=float(test_accuracy),
-            fit_seconds=round(seconds, 2),
-            config=to_dict(config),
-        )
+        run.save_model(model)
+        run.finish(data=data.name, label_names=list(info.label_names), train_examples=train_examples,
+                   test_accuracy=float(test_accuracy))
     return FinetuneResult(
-        model, model_dir, history, float(test_accuracy), float(test_loss), train_examples, seconds
+        model, model_dir, run.history, float(test_accuracy), float(test_loss), train_examples, run.fit_seconds
     )
 
 
 def load_run_model(model_dir):
     """The trained model of a run directory (``model.keras``, or rebuilt from ``run.json``
     and ``model.weights.h5`` when the backbone came from a SavedModel)."""
-    keras_file = os.path.join(model_dir, "model.keras")
+    keras_file = os.path.join(model_dir, MODEL_FILE)
     if os.path.exists(keras_file):
         return keras.saving.load_model(keras_file)
-    record_file = os.path.join(model_dir, RUN_FILE)
-    if not os.path.exists(record_file):
+    if not has_run_record(model_dir):
         raise ExportError(f"{model_dir} is not a kerapre run (no model.keras or run.json): pass --model-dir of a run")
-    with open(record_file, encoding="utf-8") as f:
-        record = json.load(f)
-    from kerapre.config import from_dict
-
-    config = from_dict(FinetuneConfig, record["config"])
-    model = build_finetune_model(config, len(record["label_names"]))
-    model.load_weights(os.path.join(model_dir, "model.weights.h5"))
+    record = read_run_record(model_dir)
+    model = build_finetune_model(from_dict(FinetuneConfig, record.config), len(record.label_names))
+    model.load_weights(os.path.join(model_dir, WEIGHTS_FILE))
     return model
 
 
 def run_label_names(model_dir):
     """The class names recorded in a run's ``run.json`` (``None`` if absent)."""
-    path = os.path.join(model_dir, RUN_FILE)
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding="utf-8") as f:
-        return json.load(f).get("label_names")
+    return read_run_record(model_dir).label_names if has_run_record(model_dir) else None

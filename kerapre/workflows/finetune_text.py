@@ -3,11 +3,10 @@
 import dataclasses
 import math
 import os
-import time
 
 import keras
 
-from kerapre.config import FinetuneTextConfig, save_config, to_dict, validate
+from kerapre.config import FinetuneTextConfig, from_dict, validate
 from kerapre.data.text_classification import (
     load_text_classification,
     majority_class_rate,
@@ -17,21 +16,20 @@ from kerapre.data.text_classification import (
 )
 from kerapre.data.text_preprocessor import BertTextPreprocessor
 from kerapre.data.vocab import VOCAB_FILENAME, load_vocabulary, vocabulary_hash, write_vocabulary
-from kerapre.distribute import get_strategy, global_batch_size, is_tpu, keeps_dtype_policy, set_precision
+from kerapre.distribute import is_tpu
 from kerapre.errors import DataError
 from kerapre.export.hub import find_hub_encoder, load_hub_encoder
 from kerapre.export.layout import latest_version_dir, read_metadata
 from kerapre.models.bert import BertEncoder
+from kerapre.run_record import has_run_record, read_run_record
 from kerapre.tasks.bert_pretrainer import BertPretrainer
 from kerapre.tasks.text_classifier import TextClassifier
-from kerapre.training import WarmupLinearDecay, standard_callbacks
+from kerapre.training import WarmupLinearDecay
+from kerapre.training.compile import classification_objective
+from kerapre.training.run import MODEL_FILE, WEIGHTS_FILE, TrainingRun
 from kerapre.workflows.pretrain_bert import PRETRAINER_FILE, init_vocabulary_path, load_encoder_for_init
-from kerapre.workflows.pretrain_cnn import compile_classifier, save_run_model, write_run_record
 
 SCRATCH = "scratch"
-MODEL_FILE = "model.keras"
-WEIGHTS_FILE = "model.weights.h5"
-RUN_RECORD = "run.json"
 LATEST_CHECKPOINT = "latest.weights.h5"
 # Peak learning rates when train.learning_rate is null, chosen on the Rotten Tomatoes validation
 # split for bert_tiny (benchmarks/text_finetune_sweep.py, docs/bert_finetuning.md). A trainable
@@ -151,7 +149,7 @@ def _load_any_encoder(path):
         for name in (PRETRAINER_FILE, MODEL_FILE):
             if os.path.exists(os.path.join(path, name)):
                 return _encoder_from_keras_file(os.path.join(path, name))
-        if os.path.exists(os.path.join(path, RUN_RECORD)) and os.path.exists(os.path.join(path, WEIGHTS_FILE)):
+        if has_run_record(path) and os.path.exists(os.path.join(path, WEIGHTS_FILE)):
             model, _, _ = load_text_run(path)  # a classifier on a SavedModel encoder
             return model.backbone, load_vocabulary(os.path.join(path, VOCAB_FILENAME))
         checkpoint = os.path.join(path, "checkpoints", LATEST_CHECKPOINT)
@@ -244,7 +242,6 @@ def default_learning_rate(config, encoder=None):
     return DEFAULT_LEARNING_RATES[SCRATCH if config.backbone == SCRATCH else "trainable"]
 
 
-@keeps_dtype_policy
 def finetune_text(config=None, model_dir=None, log=print):
     """Fine-tunes a BERT encoder with a new classification head on a text classification set.
 
@@ -282,68 +279,52 @@ def finetune_text(config=None, model_dir=None, log=print):
     """
     config = validate(config or FinetuneTextConfig())
     data, train_config = config.data, config.train
-    info = text_dataset_info(data.name, data_dir=data.data_dir)
-    keras.utils.set_random_seed(train_config.seed)
-    strategy = get_strategy(train_config.strategy)
-    precision = set_precision(train_config.precision, strategy)
-    batch = global_batch_size(strategy, data.batch_size)
+    with TrainingRun(config, model_dir, task="finetune_text", log=log) as run:
+        info = text_dataset_info(data.name, data_dir=data.data_dir)
+        batch = run.global_batch(data.batch_size)
 
-    def split(name):
-        if not name:
-            return None
-        ds = load_text_classification(data.name, name, data_dir=data.data_dir)
-        return ds.take(data.limit) if data.limit else ds
+        def split(name):
+            if not name:
+                return None
+            ds = load_text_classification(data.name, name, data_dir=data.data_dir)
+            return ds.take(data.limit) if data.limit else ds
 
-    pool, validation_raw, test_raw = (split(s) for s in (data.train_split, data.validation_split, data.test_split))
-    if config.labels_per_class:
-        pool, _ = split_labelled_texts(pool, config.labels_per_class, info.num_classes, train_config.seed)
-    train_examples = _count(pool)
-    steps = train_config.epochs * math.ceil(train_examples / batch)
-    with strategy.scope():
-        encoder, vocab = build_encoder(config)
-        learning_rate = default_learning_rate(config, encoder)
-        model = TextClassifier(encoder, info.num_classes, dropout=config.head.dropout)
-        schedule = WarmupLinearDecay(learning_rate, steps, round(steps * train_config.warmup_fraction))
-        compile_classifier(model, train_config, schedule)
-    if model_dir:  # only now: a bad data set, split, backbone or vocabulary has failed before
-        os.makedirs(model_dir, exist_ok=True)
-        save_config(config, os.path.join(model_dir, "config.yaml"))
+        pool, validation_raw, test_raw = (split(s) for s in (data.train_split, data.validation_split, data.test_split))
+        if config.labels_per_class:
+            pool, _ = split_labelled_texts(pool, config.labels_per_class, info.num_classes, train_config.seed)
+        train_examples = _count(pool)
+        steps = train_config.epochs * math.ceil(train_examples / batch)
+        with run.scope():
+            encoder, vocab = build_encoder(config)
+            learning_rate = default_learning_rate(config, encoder)
+            model = TextClassifier(encoder, info.num_classes, dropout=config.head.dropout)
+            schedule = WarmupLinearDecay(learning_rate, steps, round(steps * train_config.warmup_fraction))
+            run.compile(model, learning_rate=schedule, **classification_objective())
 
-    preprocessor = BertTextPreprocessor(vocab, sequence_length=data.seq_length, lowercase=data.lowercase)
-    trim = data.dynamic_padding and not is_tpu(strategy)
-    train = text_pipeline(pool, preprocessor, batch_size=batch, training=True, seed=train_config.seed,
-                          pad_to_longest=trim, bucket_by_length=data.bucket_by_length)
-    validation, test = (
-        None if raw is None else text_pipeline(raw, preprocessor, batch_size=max(batch, 128), training=False,
-                                               pad_to_longest=trim)
-        for raw in (validation_raw, test_raw)
-    )
-    log(f"[finetune_text] {config.backbone} ({'trainable' if config.trainable else 'frozen'}, "
-        f"{encoder.count_params():,} encoder parameters) on {data.name}[{data.train_split}]: "
-        f"{train_examples} examples, {steps} steps, peak learning rate {learning_rate:g}, {precision}")
-    callbacks = standard_callbacks(model_dir, checkpoints=False) if model_dir else []
-    start = time.perf_counter()
-    fit = model.fit(
-        train,
-        validation_data=validation,
-        epochs=train_config.epochs,
-        callbacks=callbacks,
-        verbose=train_config.verbose,
-        shuffle=False,  # the pipeline shuffles
-    )
-    seconds = time.perf_counter() - start
-    validation_loss, validation_accuracy = _evaluate(model, validation)
-    test_loss, test_accuracy = _evaluate(model, test)
-    test_majority = majority_class_rate(test_raw) if test_raw is not None else None
-    if test_accuracy is not None:
-        log(f"[finetune_text] test accuracy {test_accuracy:.4f} (majority class {test_majority:.4f})")
+        preprocessor = BertTextPreprocessor(vocab, sequence_length=data.seq_length, lowercase=data.lowercase)
+        trim = data.dynamic_padding and not is_tpu(run.strategy)
+        train = text_pipeline(pool, preprocessor, batch_size=batch, training=True, seed=train_config.seed,
+                              pad_to_longest=trim, bucket_by_length=data.bucket_by_length)
+        validation, test = (
+            None if raw is None else text_pipeline(raw, preprocessor, batch_size=max(batch, 128), training=False,
+                                                   pad_to_longest=trim)
+            for raw in (validation_raw, test_raw)
+        )
+        log(f"[finetune_text] {config.backbone} ({'trainable' if config.trainable else 'frozen'}, "
+            f"{encoder.count_params():,} encoder parameters) on {data.name}[{data.train_split}]: "
+            f"{train_examples} examples, {steps} steps, peak learning rate {learning_rate:g}, {run.precision}")
+        # Only now is the run directory made: a bad data set, split, backbone or vocabulary has failed before.
+        run.fit(model, train, epochs=train_config.epochs, validation_data=validation, checkpoints=False)
+        validation_loss, validation_accuracy = _evaluate(model, validation)
+        test_loss, test_accuracy = _evaluate(model, test)
+        test_majority = majority_class_rate(test_raw) if test_raw is not None else None
+        if test_accuracy is not None:
+            log(f"[finetune_text] test accuracy {test_accuracy:.4f} (majority class {test_majority:.4f})")
 
-    if model_dir:
-        write_vocabulary(vocab, os.path.join(model_dir, VOCAB_FILENAME))
-        save_run_model(model, model_dir)
-        write_run_record(
-            model_dir,
-            task="finetune_text",
+        if run.directory:
+            write_vocabulary(vocab, run.path(VOCAB_FILENAME))
+        run.save_model(model)
+        run.finish(
             data=data.name,
             data_license=info.license,
             data_homepage=info.homepage,
@@ -353,22 +334,17 @@ def finetune_text(config=None, model_dir=None, log=print):
             trainable=config.trainable,
             train_examples=train_examples,
             learning_rate=learning_rate,
-            seq_length=data.seq_length,
+            sequence_length=data.seq_length,
             lowercase=data.lowercase,
-            vocab_size=len(vocab),
-            vocab_hash=vocabulary_hash(vocab),
-            precision=precision,
-            replicas=strategy.num_replicas_in_sync,
+            vocabulary_size=len(vocab),
+            vocabulary_hash=vocabulary_hash(vocab),
             validation_accuracy=validation_accuracy,
             test_accuracy=test_accuracy,
             test_majority_rate=test_majority,
-            fit_seconds=round(seconds, 2),
-            config=to_dict(config),
         )
-    history = {k: [float(x) for x in v] for k, v in fit.history.items()}
     return FinetuneTextResult(
-        model, preprocessor, model_dir, history, validation_accuracy, validation_loss, test_accuracy, test_loss,
-        test_majority, train_examples, learning_rate, seconds,
+        model, preprocessor, model_dir, run.history, validation_accuracy, validation_loss, test_accuracy, test_loss,
+        test_majority, train_examples, learning_rate, run.fit_seconds,
     )
 
 
@@ -379,31 +355,23 @@ def load_text_run(model_dir):
     TF Hub export), is rebuilt from the run's config and ``model.weights.h5``.
 
     Returns:
-        ``(model, preprocessor, record)``; ``record["pair"]`` says whether the classifier
+        ``(model, preprocessor, record)``: a ``RunRecord``, whose ``pair`` says whether the classifier
         takes sentence pairs (false for runs that predate it).
     """
-    import json
-
-    record_file = os.path.join(model_dir, RUN_RECORD)
-    if not os.path.exists(record_file):
-        raise DataError(f"{model_dir} is not a kerapre run (no {RUN_RECORD}): pass a finetune_text run directory")
-    with open(record_file, encoding="utf-8") as f:
-        record = json.load(f)
-    if record.get("task") != "finetune_text":
-        raise DataError(f"{model_dir} is a {record.get('task')} run, not a finetune_text run")
-    record.setdefault("pair", False)
+    record = read_run_record(model_dir)
+    if record.task != "finetune_text":
+        raise DataError(f"{model_dir} is a {record.task} run, not a finetune_text run")
     vocab = load_vocabulary(os.path.join(model_dir, VOCAB_FILENAME))
     keras_file = os.path.join(model_dir, MODEL_FILE)
     if os.path.exists(keras_file):
         model = keras.saving.load_model(keras_file)
     else:
-        from kerapre.config import from_dict
-
-        config = from_dict(FinetuneTextConfig, record["config"])
+        config = from_dict(FinetuneTextConfig, record.config)
         encoder, _ = load_encoder(config.backbone, trainable=config.trainable, vocab=os.path.join(model_dir, VOCAB_FILENAME))
-        model = TextClassifier(encoder, len(record["label_names"]), dropout=config.head.dropout)
+        model = TextClassifier(encoder, len(record.label_names), dropout=config.head.dropout)
         model.load_weights(os.path.join(model_dir, WEIGHTS_FILE))
-    preprocessor = BertTextPreprocessor(vocab, sequence_length=record["seq_length"], lowercase=record["lowercase"])
+    lowercase = True if record.lowercase is None else record.lowercase
+    preprocessor = BertTextPreprocessor(vocab, sequence_length=record.sequence_length, lowercase=lowercase)
     return model, preprocessor, record
 
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from kerapre.errors import DataError, ExportError
 from kerapre.export.layout import latest_version_dir, read_metadata
+from kerapre.run_record import has_run_record
 
 
 def predict_text(model_path, texts, second=None):
@@ -62,15 +63,15 @@ def predict_text(model_path, texts, second=None):
 
 def _classifier(path):
     """``(classify(texts, second) -> probabilities, label names, pair)`` for any kind of path."""
-    if os.path.isdir(path) and os.path.exists(os.path.join(path, "run.json")):
+    if os.path.isdir(path) and has_run_record(path):
         from kerapre.workflows.finetune_text import load_text_run
 
         try:
             model, preprocessor, record = load_text_run(path)
         except DataError as error:  # another kind of run
             raise ExportError(str(error)) from None
-        label_names = _label_names(record, path, model.num_classes)
-        return _keras_classify(model, preprocessor, record), label_names, record["pair"]
+        label_names = _label_names(record.to_dict(), path, model.num_classes)
+        return _keras_classify(model, preprocessor, record.pair), label_names, record.pair
     if path.endswith(".keras") or (os.path.isdir(path) and os.path.exists(os.path.join(path, "model.keras"))):
         file = path if path.endswith(".keras") else os.path.join(path, "model.keras")
         return _keras_classifier(file, read_metadata(file) or {})
@@ -118,13 +119,11 @@ def _keras_classifier(file, record):
     preprocessor = BertTextPreprocessor(vocab, sequence_length=record["sequence_length"],
                                         lowercase=record.get("lowercase", True))
     label_names = _label_names(record, file, model.num_classes)
-    return _keras_classify(model, preprocessor, record), label_names, bool(record.get("pair"))
+    return _keras_classify(model, preprocessor, bool(record.get("pair"))), label_names, bool(record.get("pair"))
 
 
-def _keras_classify(model, preprocessor, record):
+def _keras_classify(model, preprocessor, pair):
     import keras
-
-    pair = bool(record.get("pair"))
 
     def classify(texts, second):
         logits = keras.ops.cast(model(preprocessor((texts, second) if pair else texts), training=False), "float32")

@@ -13,26 +13,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerapre.config import BertPretrainConfig, save_config, to_dict, validate
+from kerapre.config import BertPretrainConfig, validate
 from kerapre.data.corpus import is_path_like, iter_documents
 from kerapre.data.masking import PretrainingMasker
 from kerapre.data.pretraining_pairs import load_pairs_info, load_pretraining_records, write_pretraining_records
 from kerapre.data.vocab import learn_vocabulary, load_vocabulary, vocabulary_hash
-from kerapre.distribute import (
-    get_strategy,
-    global_batch_size,
-    keeps_dtype_policy,
-    num_workers,
-    run_directory,
-    set_precision,
-    shard_by,
-    steps_per_execution,
-)
+from kerapre.distribute import num_workers, shard_by
 from kerapre.errors import DataError
 from kerapre.models.bert import BertEncoder
 from kerapre.tasks.bert_pretrainer import BertPretrainer
-from kerapre.training import StepTimer, WarmupLinearDecay, make_optimizer, standard_callbacks
-from kerapre.workflows.pretrain_cnn import BACKUP_DIR, run_backup, write_run_record
+from kerapre.training import WarmupLinearDecay
+from kerapre.training.run import TrainingRun
 
 PRETRAINER_FILE = "pretrainer.keras"
 VOCAB_FILE = "vocab.txt"
@@ -243,7 +234,6 @@ def load_encoder_for_init(init, dropout=None):
     return keras.saving.load_model(path).encoder
 
 
-@keeps_dtype_policy
 def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
     """Pretrains a BERT encoder with masked-LM and next-sentence prediction.
 
@@ -277,13 +267,9 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
         if source:  # a missing file or unknown set fails here, before anything is written
             iter_documents(source, config.data.train_split, text_key=config.data.text_key,
                            data_dir=config.data.data_dir)
-    # First: a multi-worker strategy must exist before TensorFlow runs any op.
-    strategy = get_strategy(config.train.strategy)
-    with run_directory(strategy, model_dir) as write_dir:
-        save_config(config, os.path.join(write_dir, "config.yaml"))
-        keras.utils.set_random_seed(config.train.seed)
+    with TrainingRun(config, model_dir, task="bert_pretrain", log=log) as run:
         data, train_config = config.data, config.train
-
+        write_dir = run.directory
         vocab_path, vocab = prepare_vocabulary(config, write_dir, init_vocabulary_path(config.model.init), log)
         train_records, train_meta = prepare_pairs(config, write_dir, vocab_path, data.train_split,
                                                   data.dupe_factor, log)
@@ -300,8 +286,7 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
         elif data.eval_split:
             eval_records, _ = prepare_pairs(config, write_dir, vocab_path, data.eval_split, 1, log)
 
-        precision = set_precision(train_config.precision, strategy)
-        global_batch = global_batch_size(strategy, data.batch_size)
+        global_batch = run.global_batch(data.batch_size)
         masker = PretrainingMasker(
             vocab, max_predictions=data.max_predictions, rate=data.mask_rate, whole_word=data.whole_word_masking,
             next_sentence=config.model.next_sentence,
@@ -310,7 +295,7 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
                                     data.seq_length)
         # Workers read their own pair shards when there are enough to go round.
         shards = min(len(load_pairs_info(r).files) for r in [train_records, *extra_records])
-        train_ds = shard_by(train_ds, "file" if shards >= num_workers(strategy) else "data")
+        train_ds = shard_by(train_ds, "file" if shards >= num_workers(run.strategy) else "data")
         eval_ds = None
         if eval_records:
             eval_ds = evaluation_dataset(eval_records, masker, global_batch, data.seq_length,
@@ -323,16 +308,12 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
 
         epochs = math.ceil(train_config.steps / train_config.steps_per_epoch)
         total_steps = epochs * train_config.steps_per_epoch  # whole virtual epochs
-        with strategy.scope():
+        with run.scope():
             pretrainer = build_pretrainer(config, len(vocab))
             warmup = train_config.steps // 10 if train_config.warmup_steps is None else train_config.warmup_steps
             end = train_config.learning_rate if train_config.decay == "constant" else 0.0
             schedule = WarmupLinearDecay(train_config.learning_rate, total_steps, warmup, end=end)
-            pretrainer.compile(
-                optimizer=make_optimizer(train_config, schedule),
-                jit_compile=train_config.jit_compile,
-                steps_per_execution=steps_per_execution(train_config.steps_per_execution),
-            )
+            run.compile(pretrainer, learning_rate=schedule)
 
         def evaluate(ds):
             results = pretrainer.evaluate(ds, verbose=0, return_dict=True)
@@ -343,55 +324,34 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
         if before:
             log(f"[bert] held-out before training: {_format(before)}; majority-token MLM baseline {baseline:.4f}")
 
-        timer = StepTimer()
         encoder = pretrainer.encoder
         log(f"[bert] encoder L{encoder.num_layers}/H{encoder.hidden_dim}/A{encoder.num_heads} "
-            f"({encoder.count_params():,} parameters), {precision}, {strategy.num_replicas_in_sync} replica(s), "
-            f"global batch {global_batch}: {total_steps} steps in {epochs} virtual epochs")
-        callbacks, first_epoch = run_backup(config, model_dir, write_dir)
-        if first_epoch:
-            log(f"[bert] resuming after virtual epoch {first_epoch} from {os.path.join(model_dir, BACKUP_DIR)}")
-        start = time.perf_counter()
-        fit = pretrainer.fit(
-            train_ds.skip(first_epoch * train_config.steps_per_epoch),  # batches a resumed run already trained on
-            steps_per_epoch=train_config.steps_per_epoch,
-            initial_epoch=first_epoch,
-            epochs=epochs,
-            validation_data=eval_ds,
-            callbacks=[*standard_callbacks(write_dir, keep_every_checkpoint=False, append=first_epoch > 0), timer,
-                       *callbacks],
-            verbose=train_config.verbose,
-            shuffle=False,
-        )
-        seconds = time.perf_counter() - start
+            f"({encoder.count_params():,} parameters), {run.precision}, {run.strategy.num_replicas_in_sync} "
+            f"replica(s), global batch {global_batch}: {total_steps} steps in {epochs} virtual epochs")
+        run.fit(pretrainer, train_ds, epochs=epochs, steps_per_epoch=train_config.steps_per_epoch,
+                validation_data=eval_ds, keep_every_checkpoint=False)
         after = evaluate(eval_ds) if eval_ds is not None else None
         train_metrics = evaluate(train_sample)
-        speed = global_batch / timer.median()
+        speed = global_batch / run.timer.median()
         if after:
             log(f"[bert] held-out after training: {_format(after)}")
         log(f"[bert] training pairs after training: {_format(train_metrics)}; {speed:.0f} sequences/s")
 
-        pretrainer.save(os.path.join(write_dir, PRETRAINER_FILE))
-        write_run_record(
-            write_dir,
-            task="bert_pretrain",
+        run.save_model(pretrainer, PRETRAINER_FILE)
+        run.finish(
             corpus=data.corpus,
-            vocab_size=len(vocab),
-            vocab_hash=vocabulary_hash(vocab),
+            vocabulary_size=len(vocab),
+            vocabulary_hash=vocabulary_hash(vocab),
+            lowercase=True,  # kerapre's WordPiece vocabularies and pair writing are uncased
             train_pairs=train_meta.count,
-            precision=precision,
-            replicas=strategy.num_replicas_in_sync,
             sequences_per_second=round(speed, 1),
-            fit_seconds=round(seconds, 1),
             held_out_before=before,
             held_out_after=after,
             train_after=train_metrics,
             mlm_majority_baseline=baseline,
-            config=to_dict(config),
         )
-    history = {k: [float(x) for x in v] for k, v in fit.history.items()}
-    return BertRunResult(pretrainer, model_dir, os.path.join(model_dir, VOCAB_FILE), history, before, after, train_metrics,
-                         baseline, speed, seconds)
+    return BertRunResult(pretrainer, model_dir, os.path.join(model_dir, VOCAB_FILE), run.history, before, after,
+                         train_metrics, baseline, speed, run.fit_seconds)
 
 
 def _format(metrics):

@@ -3,30 +3,22 @@ prediction), with ``model.fit`` under a strategy. No label is ever read."""
 
 import dataclasses
 import os
-import time
 
 import keras
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from kerapre.config import SSLPretrainConfig, save_config, to_dict, validate
+from kerapre.config import SSLPretrainConfig, validate
 from kerapre.data.builders import LOCAL_BUILDERS
 from kerapre.data.images import default_data_dir
 from kerapre.data.splits import prepare_builder, read_split
-from kerapre.distribute import (
-    get_strategy,
-    global_batch_size,
-    keeps_dtype_policy,
-    set_precision,
-    steps_per_execution,
-)
+from kerapre.distribute import shard_by
 from kerapre.errors import DataError
 from kerapre.models.cnn import CNN, PRESETS
 from kerapre.tasks.contrastive import ContrastivePretrainer
 from kerapre.tasks.image_classifier import extract_backbone
 from kerapre.tasks.rotation import RotationPretrainer
-from kerapre.training import make_optimizer, standard_callbacks
-from kerapre.workflows.pretrain_cnn import write_run_record
+from kerapre.training.run import TrainingRun
 
 
 @dataclasses.dataclass
@@ -156,7 +148,6 @@ def build_ssl_model(config):
     )
 
 
-@keeps_dtype_policy
 def pretrain_ssl(config=None, model_dir=None):
     """Pretrains a CNN backbone without labels: SimCLR or rotation prediction.
 
@@ -182,51 +173,19 @@ def pretrain_ssl(config=None, model_dir=None):
     """
     config = validate(config or SSLPretrainConfig())
     model_dir = model_dir or os.path.join("runs", f"{config.method}_pretrain")
-    os.makedirs(model_dir, exist_ok=True)
-    save_config(config, os.path.join(model_dir, "config.yaml"))
-    keras.utils.set_random_seed(config.train.seed)
-
-    strategy = get_strategy(config.train.strategy)
-    precision = set_precision(config.train.precision, strategy)
-    batch = global_batch_size(strategy, config.data.batch_size)
     data = config.data
-    images = load_unlabelled_images(data.name, data.split, data_dir=data.data_dir)
-    if data.limit:
-        images = images.take(data.limit)
-    train = unlabelled_pipeline(
-        images, batch_size=batch, image_shape=PRESETS[config.model.preset]["image_shape"], seed=config.train.seed
-    )
-    with strategy.scope():
-        model = build_ssl_model(config)
-        model.compile(
-            optimizer=make_optimizer(config.train),
-            jit_compile=config.train.jit_compile,
-            steps_per_execution=steps_per_execution(config.train.steps_per_execution),
-        )
-
-    start = time.perf_counter()
-    history = model.fit(
-        train,
-        shuffle=False,  # the pipeline shuffles
-        epochs=config.train.epochs,
-        callbacks=standard_callbacks(model_dir),
-        verbose=config.train.verbose,
-    )
-    seconds = time.perf_counter() - start
-    model.save(os.path.join(model_dir, "model.keras"))
-    count = int(images.cardinality())
-    write_run_record(
-        model_dir,
-        task="ssl_pretrain",
-        method=config.method,
-        data=data.name,
-        split=data.split,
-        images=count,
-        label_names=None,
-        precision=precision,
-        replicas=strategy.num_replicas_in_sync,
-        fit_seconds=round(seconds, 2),
-        final_metrics={k: float(v[-1]) for k, v in history.history.items()},
-        config=to_dict(config),
-    )
-    return SSLRunResult(model, model.backbone, model_dir, history.history, count, seconds)
+    with TrainingRun(config, model_dir, task="ssl_pretrain") as run:
+        images = load_unlabelled_images(data.name, data.split, data_dir=data.data_dir)
+        if data.limit:
+            images = images.take(data.limit)
+        train = unlabelled_pipeline(images, batch_size=run.global_batch(data.batch_size),
+                                    image_shape=PRESETS[config.model.preset]["image_shape"], seed=config.train.seed)
+        train = shard_by(train, "data")  # cached and shuffled whole: the workers split every batch
+        with run.scope():
+            model = build_ssl_model(config)
+            run.compile(model)
+        run.fit(model, train, epochs=config.train.epochs)
+        run.save_model(model)
+        count = int(images.cardinality())
+        run.finish(method=config.method, data=data.name, split=data.split, images=count)
+    return SSLRunResult(model, model.backbone, model_dir, run.history, count, run.fit_seconds)
