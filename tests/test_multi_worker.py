@@ -34,6 +34,20 @@ WORKER = textwrap.dedent("""
         from kerapre.workflows.pretrain_cnn import pretrain_cnn
         run = pretrain_cnn(cfg.load_config(cfg.CNNPretrainConfig, overrides=overrides), model_dir=model_dir)
         model = run.model
+    elif kind in ("simclr", "rotation"):
+        from kerapre.workflows.pretrain_ssl import pretrain_ssl
+        config = cfg.load_config(cfg.SSLPretrainConfig, overrides=[f"method={kind}", *overrides])
+        run = pretrain_ssl(config, model_dir=model_dir)
+        model = run.model
+    elif kind == "finetune_image":
+        from kerapre.workflows.finetune_image import finetune_image
+        run = finetune_image(cfg.load_config(cfg.FinetuneConfig, overrides=overrides), model_dir=model_dir)
+        model = run.model
+    elif kind == "finetune_text":
+        from kerapre.workflows.finetune_text import finetune_text
+        config = cfg.load_config(cfg.FinetuneTextConfig, overrides=overrides)
+        run = finetune_text(config, model_dir=model_dir, log=lambda *_: None)
+        model = run.model
     else:
         from kerapre.workflows.pretrain_bert import pretrain_bert
         config = cfg.load_config(cfg.BertPretrainConfig, overrides=overrides)
@@ -147,3 +161,45 @@ def test_bert_pretraining_on_two_workers_keeps_them_in_sync(tmp_path):
 
     [(_, single_history)] = run_processes(tmp_path, "single", "bert", overrides, workers=0)
     assert chief_history["loss"] == pytest.approx(single_history["loss"], rel=BERT_LOSS_RTOL)
+
+
+def _matches_one_process(tmp_path, kind, overrides, run_files):
+    """Two workers end with identical weights and history, only the chief's run directory
+    holds files, and the losses match one process mirrored over two logical CPUs."""
+    (chief, chief_history), (other, other_history) = run_processes(tmp_path, "cluster", kind, overrides, workers=2)
+    assert_same_weights(chief, other)
+    assert chief_history == other_history
+    run = tmp_path / "cluster" / "run"
+    assert set(run_files) <= set(os.listdir(run))
+    assert json.loads((run / "run.json").read_text())["replicas"] == 2
+    [(single, single_history)] = run_processes(tmp_path, "single", kind, overrides, workers=0)
+    for key in chief_history:
+        if key.endswith("loss"):
+            assert chief_history[key] == pytest.approx(single_history[key], rel=LOSS_RTOL), key
+    for a, b in zip(chief, single, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+IMAGES = ["data.name=mnist_5k", "data.limit=64", "data.batch_size=8", "train.epochs=2", "train.verbose=0",
+          "train.precision=float32"]
+
+
+@pytest.mark.parametrize("method", ["simclr", "rotation"])
+def test_self_supervised_pretraining_on_two_workers_matches_one_process(tmp_path, method):
+    load_image_dataset("mnist_5k", "train")
+    _matches_one_process(tmp_path, method, IMAGES, {"model.keras", "metrics.csv", "config.yaml"})
+
+
+def test_image_finetuning_on_two_workers_matches_one_process(tmp_path, cnn_file):
+    load_image_dataset("mnist_5k", "train")
+    overrides = [*IMAGES, "data.limit=400", f"backbone={cnn_file}", "trainable=true", "labels_per_class=4"]
+    _matches_one_process(tmp_path, "finetune_image", overrides, {"model.keras", "metrics.csv", "config.yaml"})
+
+
+def test_text_finetuning_on_two_workers_matches_one_process(tmp_path, pretrain_run):
+    from kerapre.data.text_classification import load_text_classification
+
+    load_text_classification("rotten_tomatoes", "train")
+    overrides = [f"backbone={pretrain_run}", "data.limit=64", "data.seq_length=32", "data.batch_size=8",
+                 "train.epochs=2", "train.verbose=0", "train.precision=float32"]
+    _matches_one_process(tmp_path, "finetune_text", overrides, {"model.keras", "vocab.txt", "metrics.csv"})

@@ -16,7 +16,7 @@ from kerapre.data.text_classification import (
 )
 from kerapre.data.text_preprocessor import BertTextPreprocessor
 from kerapre.data.vocab import VOCAB_FILENAME, load_vocabulary, vocabulary_hash, write_vocabulary
-from kerapre.distribute import is_tpu
+from kerapre.distribute import is_tpu, shard_by
 from kerapre.errors import DataError
 from kerapre.export.hub import find_hub_encoder, load_hub_encoder
 from kerapre.export.layout import latest_version_dir, read_metadata
@@ -310,6 +310,8 @@ def finetune_text(config=None, model_dir=None, log=print):
                                                    pad_to_longest=trim)
             for raw in (validation_raw, test_raw)
         )
+        # Tokenised and cached whole: the workers of a cluster split every batch.
+        train, validation, test = (None if ds is None else shard_by(ds, "data") for ds in (train, validation, test))
         log(f"[finetune_text] {config.backbone} ({'trainable' if config.trainable else 'frozen'}, "
             f"{encoder.count_params():,} encoder parameters) on {data.name}[{data.train_split}]: "
             f"{train_examples} examples, {steps} steps, peak learning rate {learning_rate:g}, {run.precision}")
