@@ -21,23 +21,28 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from kerapre.errors import ConfigError, DataError, ExportError, KerapreError, TrainingError  # noqa: E402
 
-# Imported eagerly: the package `kerapre.export` would otherwise shadow the function, and
-# importing models, tasks and training registers their classes (layers, schedules), so
-# `.keras` files load.
-from kerapre import models, tasks, training  # noqa: E402
-from kerapre.export import export, load_backbone  # noqa: E402
+# Imported eagerly for one reason: they register kerapre's Keras classes (layers, models,
+# the learning-rate schedule), so `keras.saving.load_model` reads kerapre's `.keras` files after
+# `import kerapre`. Everything else loads on first use, so `from kerapre.config import ...`
+# does not pull in training, export or the workflows.
+from kerapre import models, tasks  # noqa: E402
+from kerapre.training import schedules as _schedules  # noqa: E402, F401
 
 # The rest of the public API, imported on first use.
 _LAZY = {
     "config": ("kerapre.config", None),
     "data": ("kerapre.data", None),
     "distribute": ("kerapre.distribute", None),
+    "training": ("kerapre.training", None),
+    # The package, callable as its `export` function (see kerapre/export/__init__.py).
+    "export": ("kerapre.export", None),
+    "load_backbone": ("kerapre.export.reload", "load_backbone"),
+    "load_encoder": ("kerapre.workflows.finetune_text", "load_encoder"),
     "pretrain_cnn": ("kerapre.workflows.pretrain_cnn", "pretrain_cnn"),
     "pretrain_ssl": ("kerapre.workflows.pretrain_ssl", "pretrain_ssl"),
     "finetune_image": ("kerapre.workflows.finetune_image", "finetune_image"),
     "pretrain_bert": ("kerapre.workflows.pretrain_bert", "pretrain_bert"),
     "finetune_text": ("kerapre.workflows.finetune_text", "finetune_text"),
-    "load_encoder": ("kerapre.workflows.finetune_text", "load_encoder"),
     "predict_text": ("kerapre.workflows.predict", "predict_text"),
     "extract_features": ("kerapre.workflows.features", "extract_features"),
     "extract_text_features": ("kerapre.workflows.features", "extract_text_features"),
@@ -57,4 +62,4 @@ def __dir__():
     return sorted(list(globals()) + list(_LAZY))
 
 
-__all__ = ["ConfigError", "DataError", "ExportError", "KerapreError", "TrainingError", "export", "load_backbone", "models", "tasks", "training", *_LAZY]
+__all__ = ["ConfigError", "DataError", "ExportError", "KerapreError", "TrainingError", "models", "tasks", *_LAZY]

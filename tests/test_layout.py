@@ -77,3 +77,18 @@ def test_the_layout_check_catches_a_wrong_way_import(monkeypatch):
         "test_layout._imports",
         lambda: iter([("kerapre.data.corpus", "kerapre.training.run"), ("kerapre.training.run", "kerapre.config")]))
     assert _wrong_way() == {("kerapre.data.corpus", "kerapre.training.run")}
+
+
+def test_the_package_root_loads_only_what_registers_kerapres_keras_classes():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, kerapre\n"
+        "heavy = ('kerapre.export', 'kerapre.training.run', 'kerapre.workflows', 'kerapre.report')\n"
+        "print(sorted({m for m in sys.modules for h in heavy if m == h or m.startswith(h + '.')}))\n"
+        "print(callable(kerapre.export), kerapre.export.layout.METADATA_FILE)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=ROOT.parent).stdout.splitlines()
+    assert out == ["[]", "True kerapre.json"]

@@ -11,6 +11,8 @@ paths["keras"]     # saved_models/cnn_fashion-keras/1/model.keras
 """
 
 import os
+import sys
+import types
 
 from kerapre.errors import ExportError
 from kerapre.export.backbone import write_backbone
@@ -218,6 +220,17 @@ def _write(kind, fmt, model, directory, record, *, label_names, preprocessor, pa
         write_keras(model, directory, {**record, "task": task})
         write_vocabulary(preprocessor.vocabulary, os.path.join(directory, VOCAB_FILENAME))
 
+
+class _CallableModule(types.ModuleType):
+    """``kerapre.export`` is this package and, called, its :func:`export` function: importing
+    any ``kerapre.export.<module>`` binds the package to the name the function is documented
+    under (``kerapre.export(model, "name")``)."""
+
+    def __call__(self, *args, **kwargs):
+        return export(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 __all__ = [
     "FORMATS",
