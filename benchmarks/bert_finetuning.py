@@ -41,9 +41,9 @@ def load_backbone(path):
     """``(encoder .keras path, vocab list, description)``: the encoder both sides start from."""
     import keras
 
-    from kerapre.data.vocab import learn_vocabulary
+    from kerapre.data.vocab_learning import learn_vocabulary
     from kerapre.models import BertEncoder
-    from kerapre.workflows.finetune_text import load_encoder
+    from kerapre.export.encoders import load_encoder
 
     out = tempfile.mkdtemp(prefix="kerapre_bench_encoder_")
     if path:

@@ -157,7 +157,7 @@ def kerapre_accuracy(config):
 
 def load_arrays():
     from kerapre.data import load_image_dataset
-    from kerapre.data.images import dataset_to_numpy
+    from kerapre.data.image_pipeline import dataset_to_numpy
 
     x_train, y_train = dataset_to_numpy(load_image_dataset(DATA, "train"))
     x_test, y_test = dataset_to_numpy(load_image_dataset(DATA, "test"))

@@ -64,7 +64,8 @@ def bert_config(dupe_factor=None):
 
 
 def learn_vocab(config, directory):
-    from kerapre.data.vocab import learn_vocabulary, load_vocabulary
+    from kerapre.data.vocab import load_vocabulary
+    from kerapre.data.vocab_learning import learn_vocabulary
 
     path = os.path.join(directory, "vocab.txt")
     learn_vocabulary(config.data.corpus, config.data.vocab_size, split=config.data.train_split, output_path=path,
@@ -81,7 +82,7 @@ def masker_of(config, vocab):
 
 
 def write_records(config, corpus, vocab_path, output_dir):
-    from kerapre.data.pretraining_pairs import write_pretraining_records
+    from kerapre.data.pair_records import write_pretraining_records
 
     data = config.data
     return write_pretraining_records(corpus, vocab_path, output_dir, split=data.train_split,
@@ -119,7 +120,7 @@ def step_side(config, vocabulary_size, batches):
 
     from kerapre.distribute import set_precision
     from kerapre.training import WarmupLinearDecay, make_optimizer
-    from kerapre.workflows.pretrain_bert import build_pretrainer
+    from kerapre.export.encoders import build_pretrainer
 
     train = config.train
     keras.utils.set_random_seed(train.seed)
@@ -284,8 +285,8 @@ def report(rows, memory, info, write_s, vocab_s, config, args):
                                     f"({growth:+.0f} MB)",
                         "met": flat})
     notes = [
-        "What holds memory (from the code): `create_pairs` (kerapre/data/pretraining_pairs.py, "
-        f"`_PairMaker.pairs`) tokenises a whole chunk of {_chunk_documents()} documents in one call "
+        "What holds memory (from the code): `create_pairs` (kerapre/data/pair_maker.py, "
+        f"`PairMaker.pairs`) tokenises a whole chunk of {_chunk_documents()} documents in one call "
         "(`_tokenize_chunk`) and keeps every pair of the chunk (× dupe_factor, as NumPy arrays in a list) "
         "to shuffle them before yielding any; the previous chunk's pairs and tokens are still referenced "
         "while the next chunk is tokenised. So memory grows with the corpus up to a chunk and is bounded by "
@@ -311,7 +312,7 @@ def report(rows, memory, info, write_s, vocab_s, config, args):
 
 
 def _chunk_documents():
-    from kerapre.data.pretraining_pairs import CHUNK_DOCUMENTS
+    from kerapre.data.pair_maker import CHUNK_DOCUMENTS
 
     return f"{CHUNK_DOCUMENTS:,}"
 
@@ -320,7 +321,7 @@ def _chunks_here(memory):
     """``" (here: 1× is 1 chunk, 10× 10 chunks)"``: how many chunks each measured corpus made."""
     import math
 
-    from kerapre.data.pretraining_pairs import CHUNK_DOCUMENTS
+    from kerapre.data.pair_maker import CHUNK_DOCUMENTS
 
     if not memory:
         return ""

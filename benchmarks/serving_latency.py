@@ -40,7 +40,7 @@ def fresh_export():
     import keras
 
     from kerapre.data import BertTextPreprocessor
-    from kerapre.data.vocab import learn_vocabulary
+    from kerapre.data.vocab_learning import learn_vocabulary
     from kerapre.export import export
     from kerapre.models import BertEncoder
     from kerapre.tasks import TextClassifier

@@ -13,7 +13,7 @@ import time
 from common import machine, save_result
 
 from kerapre.data.corpus import iter_documents
-from kerapre.data.vocab import learn_vocabulary, learn_vocabulary_keras_hub
+from kerapre.data.vocab_learning import learn_vocabulary, learn_vocabulary_keras_hub
 
 
 def timed(learn, documents, vocab_size):

@@ -37,7 +37,7 @@ _LAZY = {
     # The package, callable as its `export` function (see kerapre/export/__init__.py).
     "export": ("kerapre.export", None),
     "load_backbone": ("kerapre.export.reload", "load_backbone"),
-    "load_encoder": ("kerapre.workflows.finetune_text", "load_encoder"),
+    "load_encoder": ("kerapre.export.encoders", "load_encoder"),
     "pretrain_cnn": ("kerapre.workflows.pretrain_cnn", "pretrain_cnn"),
     "pretrain_ssl": ("kerapre.workflows.pretrain_ssl", "pretrain_ssl"),
     "finetune_image": ("kerapre.workflows.finetune_image", "finetune_image"),

@@ -342,7 +342,7 @@ def _exportable(model_dir):
         if record is not None and getattr(record, key) is not None:
             provenance[key] = getattr(record, key)
     if record is not None and record.task == "finetune_text":
-        from kerapre.workflows.finetune_text import load_text_run
+        from kerapre.export.encoders import load_text_run
 
         model, preprocessor, record = load_text_run(model_dir)
         return model, {"preprocessor": preprocessor, "label_names": record.label_names, "pair": record.pair,
@@ -351,7 +351,7 @@ def _exportable(model_dir):
         import keras
 
         from kerapre.data.text_preprocessor import BertTextPreprocessor
-        from kerapre.workflows.pretrain_bert import PRETRAINER_FILE
+        from kerapre.export.encoders import PRETRAINER_FILE
 
         pretrainer = keras.saving.load_model(os.path.join(model_dir, PRETRAINER_FILE), compile=False)
         # The casing the run's vocabulary was learned with (records before it was recorded: uncased).

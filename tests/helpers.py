@@ -22,7 +22,8 @@ def fake_bert_run(run_dir):
     import keras
 
     from kerapre.data import load_text_classification
-    from kerapre.data.vocab import learn_vocabulary, load_vocabulary
+    from kerapre.data.vocab import load_vocabulary
+    from kerapre.data.vocab_learning import learn_vocabulary
     from kerapre.models import BertEncoder
     from kerapre.tasks import BertPretrainer
     from kerapre.training import WarmupLinearDecay

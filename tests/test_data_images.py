@@ -1,4 +1,5 @@
-"""Tests of kerapre.data.images: loading, pipelines and few-label subsets."""
+"""Tests of the image data: loading (images), pipelines (image_pipeline) and few-label subsets
+(few_labels)."""
 
 import numpy as np
 import pytest

@@ -6,15 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerapre.data.pretraining_pairs import (
-    _PairMaker,
-    check_vocabulary,
-    create_pairs,
-    load_pairs_info,
-    load_pretraining_records,
-    pairs_dataset,
-    write_pretraining_records,
-)
+from kerapre.data.pair_maker import PairMaker
+from kerapre.data.pair_records import load_pretraining_records, write_pretraining_records
+from kerapre.data.pairs_info import check_vocabulary, load_pairs_info
+from kerapre.data.pretraining_pairs import create_pairs, pairs_dataset
 from kerapre.data.vocab import SPECIAL_TOKENS, make_tokenizer, write_vocabulary
 from kerapre.errors import ConfigError, DataError
 
@@ -162,7 +157,7 @@ def test_truncated_pairs_keep_their_order(corpus, tokenizer):
 
 @pytest.mark.parametrize("length_a, length_b", [(10, 10), (12, 10), (10, 12), (30, 3), (1, 40)])
 def test_truncation_matches_googles_loop(tokenizer, length_a, length_b):
-    maker = _PairMaker(tokenizer, seq_length=15, short_seq_prob=0.0, seed=0)
+    maker = PairMaker(tokenizer, seq_length=15, short_seq_prob=0.0, seed=0)
     # Google's truncate_seq_pair, counting what it removes from each segment.
     a, b = length_a, length_b
     while a + b > 12:

@@ -9,13 +9,15 @@ import tensorflow as tf
 from kerapre.data import iter_documents
 from kerapre.data.vocab import (
     SPECIAL_TOKENS,
-    learn_vocabulary,
-    learn_vocabulary_keras_hub,
     load_vocabulary,
-    make_hf_tokenizer,
     make_tokenizer,
     vocabulary_hash,
     write_vocabulary,
+)
+from kerapre.data.vocab_learning import (
+    learn_vocabulary,
+    learn_vocabulary_keras_hub,
+    make_hf_tokenizer,
 )
 from kerapre.errors import DataError
 

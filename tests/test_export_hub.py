@@ -15,7 +15,9 @@ import tensorflow_text  # noqa: F401  (registers the ops of the preprocessor Sav
 from kerapre.data.text_preprocessor import BertTextPreprocessor
 from kerapre.data.vocab import SPECIAL_TOKENS, load_vocabulary, vocabulary_hash
 from kerapre.errors import ExportError
-from kerapre.export.hub import load_hub_encoder, write_hub, write_hub_encoder
+from kerapre.export.hub import write_hub
+from kerapre.export.hub_encoder import write_hub_encoder
+from kerapre.export.hub_reload import load_hub_encoder
 from kerapre.export.layout import read_metadata
 from kerapre.models import BertEncoder
 from kerapre.tasks import TextClassifier

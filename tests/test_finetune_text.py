@@ -13,7 +13,8 @@ from kerapre.data.vocab import load_vocabulary, write_vocabulary
 from kerapre.errors import ConfigError, DataError
 from kerapre.models import BertEncoder
 from kerapre.tasks import TextClassifier
-from kerapre.workflows.finetune_text import DEFAULT_LEARNING_RATES, finetune_text, load_encoder
+from kerapre.export.encoders import load_encoder
+from kerapre.workflows.finetune_text import DEFAULT_LEARNING_RATES, finetune_text
 
 TINY = ["data.limit=256", "data.seq_length=32", "data.batch_size=32", "train.epochs=3",
         "train.precision=float32", "train.verbose=0"]

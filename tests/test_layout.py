@@ -27,11 +27,7 @@ COMPOSERS = {"kerapre.workflows.quickstart"}
 KNOWN = {
     ("kerapre.config", "kerapre.models"),
     ("kerapre.report.label_efficiency", "kerapre.workflows.features"),
-    ("kerapre.report.label_efficiency", "kerapre.workflows.finetune_text"),
     ("kerapre.workflows.evaluate", "kerapre.workflows.finetune_image"),
-    ("kerapre.workflows.features", "kerapre.workflows.finetune_text"),
-    ("kerapre.workflows.finetune_text", "kerapre.workflows.pretrain_bert"),
-    ("kerapre.workflows.predict", "kerapre.workflows.finetune_text"),
 }
 
 

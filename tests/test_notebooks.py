@@ -114,7 +114,7 @@ def test_bert_notebook_runs_top_to_bottom(tmp_path, monkeypatch, kernel_of_this_
     for name in ("pretrainer.keras", "metrics.csv", "vocab.txt", "checkpoints/latest.weights.h5"):
         assert (run_dir / name).exists(), name
     record = json.loads((run_dir / "run.json").read_text())
-    assert record["config"]["train"]["steps"] == 10 and record["vocab_size"] == 1000
+    assert record["config"]["train"]["steps"] == 10 and record["vocabulary_size"] == 1000
     assert record["held_out_after"]["loss"] < record["held_out_before"]["loss"]
 
 

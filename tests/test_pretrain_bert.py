@@ -12,7 +12,8 @@ from kerapre import cli
 from kerapre.config import BertPretrainConfig, load_config
 from kerapre.data.vocab import load_vocabulary
 from kerapre.errors import DataError
-from kerapre.workflows.pretrain_bert import load_encoder_for_init, pretrain_bert
+from kerapre.export.encoders import load_encoder_for_init
+from kerapre.workflows.pretrain_bert import pretrain_bert
 from helpers import topic_corpus
 
 

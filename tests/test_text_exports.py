@@ -13,13 +13,15 @@ import kerapre
 from kerapre.cli import main
 from kerapre.config import BertPretrainConfig, FinetuneTextConfig, load_config, save_config
 from kerapre.data import BertTextPreprocessor, load_text_classification
-from kerapre.data.vocab import learn_vocabulary, load_vocabulary, vocabulary_hash
+from kerapre.data.vocab import load_vocabulary, vocabulary_hash
+from kerapre.data.vocab_learning import learn_vocabulary
 from kerapre.errors import DataError, ExportError
 from kerapre.export import read_metadata
 from kerapre.models import BertEncoder
-from kerapre.workflows.finetune_text import finetune_text, load_encoder, load_text_run
+from kerapre.export.encoders import load_encoder, load_text_run
+from kerapre.workflows.finetune_text import finetune_text
 from kerapre.workflows.predict import predict_text
-from kerapre.workflows.pretrain_bert import build_pretrainer
+from kerapre.export.encoders import build_pretrainer
 
 TINY = ["data.limit=128", "data.seq_length=32", "data.batch_size=32", "train.epochs=2",
         "train.precision=float32", "train.verbose=0", "train.learning_rate=0.003"]

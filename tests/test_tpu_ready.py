@@ -7,8 +7,9 @@ import tensorflow as tf
 from kerapre import distribute
 from kerapre.config import CNNPretrainConfig, load_config
 from kerapre.data.masking import PretrainingMasker
-from kerapre.data.pretraining_pairs import write_pretraining_records
-from kerapre.data.vocab import learn_vocabulary, load_vocabulary
+from kerapre.data.pair_records import write_pretraining_records
+from kerapre.data.vocab import load_vocabulary
+from kerapre.data.vocab_learning import learn_vocabulary
 from kerapre.errors import ConfigError
 from kerapre.models import CNN
 from kerapre.workflows.pretrain_bert import evaluation_dataset, training_dataset

@@ -5,16 +5,14 @@ Importing this package registers the local TFDS builders ``mnist_5k`` and
 """
 
 from kerapre.data.builders import FashionMnistLocal, Mnist5k
+from kerapre.data.few_labels import few_labels_per_class, split_labelled_pool
+from kerapre.data.image_pipeline import dataset_to_numpy, image_pipeline
 from kerapre.data.images import (
     LOCAL_DATASETS,
     ImageDatasetInfo,
-    dataset_to_numpy,
     default_data_dir,
-    few_labels_per_class,
     image_dataset_info,
-    image_pipeline,
     load_image_dataset,
-    split_labelled_pool,
 )
 
 __all__ = [
@@ -40,25 +38,21 @@ from kerapre.data.corpus import (  # noqa: E402
     DocumentIterator,
     iter_documents,
     scan_corpus,
-    split_sentences,
 )
-from kerapre.data.pretraining_pairs import (  # noqa: E402
-    PairsInfo,
-    check_vocabulary,
-    create_pairs,
-    load_pairs_info,
+from kerapre.data.pair_records import (  # noqa: E402
     load_pretraining_records,
-    pairs_dataset,
     write_pretraining_records,
 )
+from kerapre.data.pairs_info import PairsInfo, check_vocabulary, load_pairs_info  # noqa: E402
+from kerapre.data.pretraining_pairs import create_pairs, pairs_dataset  # noqa: E402
+from kerapre.data.sentence_splitting import split_sentences  # noqa: E402
 from kerapre.data.vocab import (  # noqa: E402
     SPECIAL_TOKENS,
-    learn_vocabulary,
-    learn_vocabulary_keras_hub,
     load_vocabulary,
     make_tokenizer,
     vocabulary_hash,
 )
+from kerapre.data.vocab_learning import learn_vocabulary, learn_vocabulary_keras_hub  # noqa: E402
 
 __all__ += [
     "SPECIAL_TOKENS",

@@ -15,7 +15,8 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from kerapre.data.builders.rotten_tomatoes import RottenTomatoes
-from kerapre.data.images import choose_per_class, _select, default_data_dir
+from kerapre.data.few_labels import choose_per_class, select_examples
+from kerapre.data.images import default_data_dir
 from kerapre.data.splits import prepare_builder, read_split
 from kerapre.errors import DataError
 
@@ -233,7 +234,7 @@ def split_labelled_texts(ds, labels_per_class, num_classes, seed):
     if labels_per_class < 1:
         raise DataError(f"labels_per_class must be at least 1, got {labels_per_class}")
     keep = choose_per_class(_labels_of(ds, drop_unlabelled=False), labels_per_class, num_classes, seed)
-    return _select(ds, keep), _select(ds, ~keep)
+    return select_examples(ds, keep), select_examples(ds, ~keep)
 
 
 def text_pipeline(ds, preprocessor, *, batch_size, training, seed=0, cache=True, shuffle_buffer=20_000,

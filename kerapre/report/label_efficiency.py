@@ -111,7 +111,8 @@ def load_image_target(name, validation_per_class=50, data_dir=None, limit=None):
     same for every run, never among the labels a run trains on). ``limit`` keeps the first
     ``limit`` examples of each (for smoke runs).
     """
-    from kerapre.data.images import dataset_to_numpy, image_dataset_info, load_image_dataset
+    from kerapre.data.image_pipeline import dataset_to_numpy
+    from kerapre.data.images import image_dataset_info, load_image_dataset
 
     info = image_dataset_info(name, data_dir=data_dir)
 
@@ -144,7 +145,7 @@ def load_text_target(name, validation_per_class=500, data_dir=None, limit=None):
 def _target(name, arrays, info, validation_per_class, limit):
     """The ``Target`` of a set whose ``arrays(split)`` gives ``(inputs, labels)``: its own
     validation split, else ``validation_per_class`` per class held out of ``train``."""
-    from kerapre.data.images import choose_per_class
+    from kerapre.data.few_labels import choose_per_class
 
     x_pool, y_pool = arrays("train")
     x_test, y_test = arrays("test")
@@ -176,7 +177,7 @@ def _take(x, index):
 
 def labelled_subset(target, labels_per_class, seed):
     """Indices into the pool of ``labels_per_class`` examples per class (``None``: all)."""
-    from kerapre.data.images import choose_per_class
+    from kerapre.data.few_labels import choose_per_class
 
     if labels_per_class is None:
         return np.arange(len(target.y_pool))
@@ -345,7 +346,7 @@ class _TextKind:
         return load_text_target(c.target, c.validation_per_class, c.data_dir, c.limit)
 
     def load_backbone(self, path):
-        from kerapre.workflows.finetune_text import load_encoder
+        from kerapre.export.encoders import load_encoder
 
         encoder, vocab = load_encoder(path, trainable=True)
         self._vocabulary[id(encoder)] = vocab

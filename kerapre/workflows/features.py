@@ -97,7 +97,7 @@ def extract_text_features(encoder, texts, *, vocab=None, sequence_length=128, lo
     if output not in ("pooled_output", "mean"):
         raise DataError(f"unknown output {output!r}: choose pooled_output or mean")
     if not hasattr(encoder, "predict"):
-        from kerapre.workflows.finetune_text import load_encoder
+        from kerapre.export.encoders import load_encoder
 
         encoder, found = load_encoder(encoder, trainable=False, vocab=vocab)
         vocab = found

@@ -64,7 +64,7 @@ def predict_text(model_path, texts, second=None):
 def _classifier(path):
     """``(classify(texts, second) -> probabilities, label names, pair)`` for any kind of path."""
     if os.path.isdir(path) and has_run_record(path):
-        from kerapre.workflows.finetune_text import load_text_run
+        from kerapre.export.encoders import load_text_run
 
         try:
             model, preprocessor, record = load_text_run(path)

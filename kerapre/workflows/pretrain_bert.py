@@ -16,17 +16,15 @@ import tensorflow as tf
 from kerapre.config import BertPretrainConfig, validate
 from kerapre.data.corpus import is_path_like, iter_documents
 from kerapre.data.masking import PretrainingMasker
-from kerapre.data.pretraining_pairs import load_pairs_info, load_pretraining_records, write_pretraining_records
-from kerapre.data.vocab import learn_vocabulary, load_vocabulary, vocabulary_hash
+from kerapre.data.pair_records import load_pretraining_records, write_pretraining_records
+from kerapre.data.pairs_info import load_pairs_info
+from kerapre.data.vocab import load_vocabulary, vocabulary_hash
+from kerapre.data.vocab_learning import learn_vocabulary
 from kerapre.distribute import num_workers, shard_by
-from kerapre.errors import DataError
-from kerapre.models.bert import BertEncoder
-from kerapre.tasks.bert_pretrainer import BertPretrainer
 from kerapre.training import WarmupLinearDecay
+from kerapre.export.encoders import PRETRAINER_FILE, VOCAB_FILE, build_pretrainer, init_vocabulary_path
 from kerapre.training.run import TrainingRun
 
-PRETRAINER_FILE = "pretrainer.keras"
-VOCAB_FILE = "vocab.txt"
 EVAL_METRICS = ("mlm_accuracy", "mlm_perplexity", "nsp_accuracy", "loss")
 
 
@@ -184,54 +182,6 @@ def majority_baseline(eval_ds):
             counts[int(token)] = counts.get(int(token), 0) + int(n)
     total = sum(counts.values())
     return max(counts.values()) / total if total else float("nan")
-
-
-def build_pretrainer(config, vocabulary_size):
-    """The ``BertPretrainer`` of a config, from scratch or from ``model.init``."""
-    init = config.model.init
-    if init:
-        encoder = load_encoder_for_init(init, dropout=config.model.dropout)
-        if encoder.vocabulary_size != vocabulary_size:
-            raise DataError(
-                f"vocabulary mismatch: {init} has {encoder.vocabulary_size} token embeddings but the vocabulary "
-                f"has {vocabulary_size}: pass the vocab.txt it was trained with (data.vocab)"
-            )
-    else:
-        encoder = BertEncoder.from_preset(
-            config.model.preset,
-            vocabulary_size=vocabulary_size,
-            dropout=config.model.dropout,
-            max_sequence_length=max(512, config.data.seq_length),
-        )
-    return BertPretrainer(encoder, next_sentence=config.model.next_sentence)
-
-
-def init_vocabulary_path(init):
-    """The vocabulary that goes with ``model.init`` weights, if it has one."""
-    if not init:
-        return None
-    directory = init if os.path.isdir(init) else os.path.dirname(init)
-    for candidate in (os.path.join(directory, VOCAB_FILE),
-                      os.path.join(directory, "assets", "tokenizer", "vocabulary.txt")):
-        if os.path.exists(candidate):
-            return candidate
-    return None
-
-
-def load_encoder_for_init(init, dropout=None):
-    """A ``BertEncoder`` with the weights at ``init``: a keras-hub preset directory, a
-    kerapre BERT run directory or a ``pretrainer.keras`` file."""
-    if not os.path.exists(init):
-        raise DataError(f"model.init {init} does not exist: pass a keras-hub preset directory or a kerapre BERT run")
-    if os.path.isdir(init) and os.path.exists(os.path.join(init, "config.json")):
-        import keras_hub
-
-        backbone = keras_hub.models.BertBackbone.from_preset(init)
-        return BertEncoder.from_keras_hub(backbone, **({"dropout": dropout} if dropout is not None else {}))
-    path = os.path.join(init, PRETRAINER_FILE) if os.path.isdir(init) else init
-    if not os.path.exists(path):
-        raise DataError(f"{init} holds neither a keras-hub preset (config.json) nor {PRETRAINER_FILE}")
-    return keras.saving.load_model(path).encoder
 
 
 def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):

@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from kerapre.data.builders.package_files import locate_package_file
-from kerapre.data.corpus import split_sentences
+from kerapre.data.sentence_splitting import split_sentences
 
 SOURCE_PATH = "gensim/test/test_data/lee_background.cor"
 TEST_FRACTION = 0.1

@@ -7,7 +7,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from kerapre.data.builders.package_files import locate_package_file
-from kerapre.data.corpus import split_sentences
+from kerapre.data.sentence_splitting import split_sentences
 from kerapre.errors import DataError
 
 DUMP_PATH = (

@@ -1,0 +1,238 @@
+"""BERT encoders from every place kerapre keeps them, with the vocabulary that goes with them.
+
+``load_encoder`` takes a BERT pretraining run (or its checkpoint), a ``.keras`` file, a
+``finetune text`` run, a TF Hub export or a keras-hub preset directory; ``load_text_run``
+reloads a ``finetune text`` run; ``build_pretrainer`` is the ``BertPretrainer`` a
+pretraining config describes, fresh or continued from ``model.init``.
+"""
+
+import os
+
+import keras
+
+from kerapre.config import FinetuneTextConfig, from_dict
+from kerapre.data.text_preprocessor import BertTextPreprocessor
+from kerapre.data.vocab import VOCAB_FILENAME, load_vocabulary
+from kerapre.errors import DataError
+from kerapre.export.hub_reload import find_hub_encoder, load_hub_encoder
+from kerapre.export.layout import latest_version_dir, read_metadata
+from kerapre.models.bert import BertEncoder
+from kerapre.run_record import has_run_record, read_run_record
+from kerapre.tasks.bert_pretrainer import BertPretrainer
+from kerapre.tasks.text_classifier import TextClassifier
+
+PRETRAINER_FILE = "pretrainer.keras"
+VOCAB_FILE = VOCAB_FILENAME
+MODEL_FILE = "model.keras"
+WEIGHTS_FILE = "model.weights.h5"
+LATEST_CHECKPOINT = "latest.weights.h5"
+
+
+def build_pretrainer(config, vocabulary_size):
+    """The ``BertPretrainer`` of a config, from scratch or from ``model.init``."""
+    init = config.model.init
+    if init:
+        encoder = load_encoder_for_init(init, dropout=config.model.dropout)
+        if encoder.vocabulary_size != vocabulary_size:
+            raise DataError(
+                f"vocabulary mismatch: {init} has {encoder.vocabulary_size} token embeddings but the vocabulary "
+                f"has {vocabulary_size}: pass the vocab.txt it was trained with (data.vocab)"
+            )
+    else:
+        encoder = BertEncoder.from_preset(
+            config.model.preset,
+            vocabulary_size=vocabulary_size,
+            dropout=config.model.dropout,
+            max_sequence_length=max(512, config.data.seq_length),
+        )
+    return BertPretrainer(encoder, next_sentence=config.model.next_sentence)
+
+
+def init_vocabulary_path(init):
+    """The vocabulary that goes with ``model.init`` weights, if it has one."""
+    if not init:
+        return None
+    directory = init if os.path.isdir(init) else os.path.dirname(init)
+    for candidate in (os.path.join(directory, VOCAB_FILE),
+                      os.path.join(directory, "assets", "tokenizer", "vocabulary.txt")):
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def load_encoder_for_init(init, dropout=None):
+    """A ``BertEncoder`` with the weights at ``init``: a keras-hub preset directory, a
+    kerapre BERT run directory or a ``pretrainer.keras`` file."""
+    if not os.path.exists(init):
+        raise DataError(f"model.init {init} does not exist: pass a keras-hub preset directory or a kerapre BERT run")
+    if os.path.isdir(init) and os.path.exists(os.path.join(init, "config.json")):
+        import keras_hub
+
+        backbone = keras_hub.models.BertBackbone.from_preset(init)
+        return BertEncoder.from_keras_hub(backbone, **({"dropout": dropout} if dropout is not None else {}))
+    path = os.path.join(init, PRETRAINER_FILE) if os.path.isdir(init) else init
+    if not os.path.exists(path):
+        raise DataError(f"{init} holds neither a keras-hub preset (config.json) nor {PRETRAINER_FILE}")
+    return keras.saving.load_model(path).encoder
+
+
+def load_encoder(path, trainable=True, vocab=None):
+    """Loads a pretrained BERT encoder and the vocabulary it was trained with.
+
+    Args:
+        path: any of
+            - a kerapre BERT pretraining run directory (its ``pretrainer.keras``, or its
+              latest training checkpoint ``checkpoints/latest.weights.h5`` if the run
+              was stopped before the end), or such a checkpoint file;
+            - a ``.keras`` file (or ``kerapre export --format keras`` directory) holding a
+              ``BertPretrainer``, a ``BertEncoder`` or a ``TextClassifier`` (its encoder);
+            - a ``kerapre finetune text`` run directory (its classifier's encoder);
+            - a TF Hub export (``saved_models/<name>-hub``, a version of it, or its
+              ``encoder/``), reloaded as a SavedModel layer that trains with AdamW and
+              honours ``training=True``;
+            - a keras-hub BERT preset directory.
+        trainable: ``False`` freezes the encoder's weights.
+        vocab: a ``vocab.txt`` to use instead of the one that comes with the weights.
+
+    Returns:
+        ``(encoder, vocabulary)``: a model with the ``BertEncoder`` inputs and outputs, and
+        its list of tokens.
+
+    Raises:
+        DataError: if ``path`` does not exist or holds no BERT encoder, the vocabulary is
+            missing, or its size differs from the encoder's token embeddings.
+
+    Examples:
+
+    ```python
+    encoder, vocab = load_encoder("runs/bert_pretrain", trainable=False)
+    encoder, vocab = load_encoder("saved_models/bert_tiny-hub", trainable=True)
+    model = kerapre.tasks.TextClassifier(encoder, num_classes=2)
+    ```
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise DataError(
+            f"backbone {path} does not exist: pass a BERT pretraining run, a .keras or TF Hub export, "
+            "a training checkpoint, or scratch"
+        )
+    encoder, found_vocab = _load_any_encoder(path)
+    if vocab:
+        tokens = load_vocabulary(vocab)
+    elif found_vocab is not None:
+        tokens = found_vocab
+    else:
+        raise DataError(f"no {VOCAB_FILENAME} beside {path}: pass the vocabulary the encoder was pretrained with")
+    size = _vocabulary_size(encoder)
+    if len(tokens) != size:
+        raise DataError(
+            f"vocabulary mismatch: {vocab or path} has {len(tokens)} tokens but the encoder at {path} has "
+            f"{size} token embeddings: pass the vocab.txt it was pretrained with"
+        )
+    encoder.trainable = trainable
+    return encoder, tokens
+
+
+def _load_any_encoder(path):
+    """``(encoder, vocabulary or None)`` from any of the places ``load_encoder`` takes."""
+    if path.endswith(".weights.h5"):
+        return _encoder_from_checkpoint(path)
+    if os.path.isdir(path) and os.path.exists(os.path.join(path, "config.json")):
+        return load_encoder_for_init(path), _vocab_beside(path)  # a keras-hub preset directory
+    if find_hub_encoder(path):
+        encoder = load_hub_encoder(path, trainable=True)
+        return encoder, encoder.vocabulary
+    if os.path.isdir(path) and (read_metadata(latest_version_dir(path)) or {}).get("format") == "serving":
+        base = os.path.dirname(os.path.normpath(latest_version_dir(path)))
+        raise DataError(
+            f"{path} is a TF Serving export (classification signatures, no encoder): reload the encoder from "
+            f"the same model's hub or keras export ({base}-hub or {base}-keras)"
+        )
+    if os.path.isdir(path):
+        for name in (PRETRAINER_FILE, MODEL_FILE):
+            if os.path.exists(os.path.join(path, name)):
+                return _encoder_from_keras_file(os.path.join(path, name))
+        if has_run_record(path) and os.path.exists(os.path.join(path, WEIGHTS_FILE)):
+            model, _, _ = load_text_run(path)  # a classifier on a SavedModel encoder
+            return model.backbone, load_vocabulary(os.path.join(path, VOCAB_FILENAME))
+        checkpoint = os.path.join(path, "checkpoints", LATEST_CHECKPOINT)
+        if os.path.exists(checkpoint):
+            return _encoder_from_checkpoint(checkpoint)
+        raise DataError(
+            f"{path} holds no BERT encoder ({PRETRAINER_FILE}, {MODEL_FILE}, a TF Hub export or a checkpoint): "
+            "pass a BERT pretraining run, an export or a checkpoint"
+        )
+    if path.endswith(".keras"):
+        return _encoder_from_keras_file(path)
+    raise DataError(f"{path} is not a BERT encoder: pass a run directory, a .keras file, an export or a checkpoint")
+
+
+def _encoder_from_keras_file(file):
+    loaded = keras.saving.load_model(file, compile=False)
+    if isinstance(loaded, BertPretrainer):
+        encoder = loaded.encoder
+    elif isinstance(loaded, TextClassifier):
+        encoder = loaded.backbone
+    else:
+        encoder = loaded
+    if not isinstance(encoder, BertEncoder):
+        raise DataError(
+            f"{file} holds a {type(loaded).__name__}, not a BERT encoder: pass a BERT pretraining run's "
+            f"{PRETRAINER_FILE}, a text classifier or an encoder"
+        )
+    return encoder, _vocab_beside(file)
+
+
+def _encoder_from_checkpoint(checkpoint):
+    """The encoder of a pretraining run's weights checkpoint, rebuilt from the run's config."""
+    from kerapre.config import BertPretrainConfig, load_config
+
+    run_dir = os.path.dirname(os.path.dirname(os.path.abspath(checkpoint)))
+    config_file = os.path.join(run_dir, "config.yaml")
+    if not os.path.exists(config_file):
+        raise DataError(f"no config.yaml in {run_dir}: a checkpoint loads only inside its BERT pretraining run")
+    config = load_config(BertPretrainConfig, config_file)
+    config.model.init = None  # the checkpoint holds every weight
+    tokens = _vocab_beside(run_dir)
+    if tokens is None:
+        raise DataError(f"no {VOCAB_FILENAME} in {run_dir}: a checkpoint needs its run's vocabulary")
+    pretrainer = build_pretrainer(config, len(tokens))
+    pretrainer.load_weights(checkpoint)
+    return pretrainer.encoder, tokens
+
+
+def _vocab_beside(path):
+    vocab_path = init_vocabulary_path(path)
+    return load_vocabulary(vocab_path) if vocab_path else None
+
+
+def _vocabulary_size(encoder):
+    size = getattr(encoder, "vocabulary_size", None)  # a BertEncoder
+    return size if size is not None else len(encoder.vocabulary)  # a TF Hub export's
+
+
+def load_text_run(model_dir):
+    """The classifier, preprocessor and run record of a ``finetune_text`` run directory.
+
+    The classifier comes from ``model.keras``, or, when its encoder was a SavedModel (a
+    TF Hub export), is rebuilt from the run's config and ``model.weights.h5``.
+
+    Returns:
+        ``(model, preprocessor, record)``: a ``RunRecord``, whose ``pair`` says whether the classifier
+        takes sentence pairs (false for runs that predate it).
+    """
+    record = read_run_record(model_dir)
+    if record.task != "finetune_text":
+        raise DataError(f"{model_dir} is a {record.task} run, not a finetune_text run")
+    vocab = load_vocabulary(os.path.join(model_dir, VOCAB_FILENAME))
+    keras_file = os.path.join(model_dir, MODEL_FILE)
+    if os.path.exists(keras_file):
+        model = keras.saving.load_model(keras_file)
+    else:
+        config = from_dict(FinetuneTextConfig, record.config)
+        encoder, _ = load_encoder(config.backbone, trainable=config.trainable, vocab=os.path.join(model_dir, VOCAB_FILENAME))
+        model = TextClassifier(encoder, len(record.label_names), dropout=config.head.dropout)
+        model.load_weights(os.path.join(model_dir, WEIGHTS_FILE))
+    lowercase = True if record.lowercase is None else record.lowercase
+    preprocessor = BertTextPreprocessor(vocab, sequence_length=record.sequence_length, lowercase=lowercase)
+    return model, preprocessor, record

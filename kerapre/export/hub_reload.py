@@ -1,0 +1,108 @@
+"""Loads a kerapre TF Hub encoder export into Keras 3 (``load_hub_encoder``) and finds one
+(``find_hub_encoder``)."""
+
+import os
+
+import keras
+
+from kerapre.data.vocab import VOCAB_FILENAME, load_vocabulary
+from kerapre.errors import ExportError
+from kerapre.export.backbone import INFERENCE_ENDPOINT, TRAINING_ENDPOINT
+from kerapre.export.hub_layout import ENCODER_DIR, ENCODER_FORMAT, HUB_TO_KERAPRE_INPUTS
+from kerapre.export.layout import latest_version_dir, read_metadata
+from kerapre.export.reload import SavedModelLayer
+
+
+def load_hub_encoder(path, trainable=False, name="encoder"):
+    """Loads a kerapre TF Hub encoder export into Keras 3 as a BERT encoder.
+
+    The model has kerapre's encoder interface, so ``kerapre.tasks.TextClassifier`` takes
+    it: inputs ``token_ids``, ``segment_ids``, ``padding_mask`` (int32 ``[batch, seq]``),
+    dict outputs ``sequence_output`` and ``pooled_output``. It wraps the SavedModel in a
+    ``SavedModelLayer`` (``keras.layers.TFSMLayer`` that trains with Adam/AdamW), whose
+    ``training=True`` calls reach the export's dropout. The export's vocabulary and
+    lower-casing are attached as ``model.vocabulary`` (a list) and ``model.lowercase``,
+    to build the matching ``BertTextPreprocessor``.
+
+    Args:
+        path: the ``encoder`` directory of a ``hub`` export, the version directory holding
+            it, or the directory of versions (the highest version is used).
+        trainable: ``False`` freezes every encoder weight; ``True`` fine-tunes them.
+        name: the name of the returned model.
+
+    Returns:
+        A ``keras.Model``. Build it inside ``strategy.scope()`` when training under a
+        distribution strategy.
+
+    Raises:
+        ExportError: if ``path`` holds no kerapre TF Hub encoder export.
+
+    Examples:
+
+    ```python
+    encoder = load_hub_encoder("saved_models/bert_tiny-hub", trainable=True)
+    preprocessor = kerapre.data.BertTextPreprocessor(encoder.vocabulary, sequence_length=128,
+                                                     lowercase=encoder.lowercase)
+    model = kerapre.tasks.TextClassifier(encoder, num_classes=2)
+    ```
+    """
+    path = _encoder_dir(path)
+    layer = SavedModelLayer(
+        path,
+        call_endpoint=INFERENCE_ENDPOINT,
+        call_training_endpoint=TRAINING_ENDPOINT,
+        trainable=trainable,
+        name="saved_model",
+    )
+    inputs = {key: keras.Input(shape=(None,), dtype="int32", name=key) for key in HUB_TO_KERAPRE_INPUTS.values()}
+    outputs = layer({hub_key: inputs[key] for hub_key, key in HUB_TO_KERAPRE_INPUTS.items()})
+    model = keras.Model(
+        inputs, {key: outputs[key] for key in ("sequence_output", "pooled_output")}, name=name
+    )
+    model.trainable = trainable
+    model.vocabulary = load_vocabulary(os.path.join(path, "assets", VOCAB_FILENAME))
+    metadata = read_metadata(path)
+    model.lowercase = bool(metadata["lowercase"])
+    model.hidden_dim = metadata.get("hidden_dim")
+    return model
+
+
+def find_hub_encoder(path):
+    """The kerapre TF Hub ``encoder`` SavedModel directory that ``path`` names (that
+    directory, the version directory holding it, or the directory of versions, meaning the
+    highest), or ``None`` if it names none."""
+    return next((c for c in _encoder_candidates(path) if _format(c) == ENCODER_FORMAT), None)
+
+
+def _encoder_dir(path):
+    """``find_hub_encoder(path)``, or an ExportError that says what ``path`` holds instead."""
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        raise ExportError(f"{path} does not exist: pass a TF Hub export written by kerapre (its encoder directory)")
+    found = find_hub_encoder(path)
+    if found:
+        return found
+    for candidate in _encoder_candidates(path):
+        if os.path.exists(os.path.join(candidate, "saved_model.pb")):
+            raise ExportError(
+                f"{candidate} is not a kerapre TF Hub encoder (format {_format(candidate)!r}): "
+                "export one with kerapre.export(..., formats=['hub']) and pass its directory"
+            )
+    raise ExportError(
+        f"{path} holds no TF Hub encoder: pass saved_models/<name>-hub, one of its versions or its encoder directory"
+    )
+
+
+def _encoder_candidates(path):
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        return []
+    candidates = [path, os.path.join(path, ENCODER_DIR)]
+    latest = latest_version_dir(path)
+    if latest != path:
+        candidates.append(os.path.join(latest, ENCODER_DIR))
+    return [c for c in candidates if os.path.exists(os.path.join(c, "saved_model.pb"))]
+
+
+def _format(saved_model_dir):
+    return (read_metadata(saved_model_dir) or {}).get("format")
