@@ -44,8 +44,8 @@ _LAZY = {
     "pretrain_bert": ("kerapre.workflows.pretrain_bert", "pretrain_bert"),
     "finetune_text": ("kerapre.workflows.finetune_text", "finetune_text"),
     "predict_text": ("kerapre.workflows.predict", "predict_text"),
-    "extract_features": ("kerapre.workflows.features", "extract_features"),
-    "extract_text_features": ("kerapre.workflows.features", "extract_text_features"),
+    "extract_features": ("kerapre.report.features", "extract_features"),
+    "extract_text_features": ("kerapre.report.features", "extract_text_features"),
     "label_efficiency": ("kerapre.report.label_efficiency", "label_efficiency"),
 }
 

@@ -10,13 +10,16 @@ import sys
 
 from kerapre.errors import KerapreError
 
-DEFAULT_PRETRAIN_DIR = os.path.join("runs", "cnn_pretrain")
-DEFAULT_FINETUNE_DIR = os.path.join("runs", "cnn_finetune")
-DEFAULT_EXPORT_DIR = "saved_models"
-DEFAULT_BERT_DIR = os.path.join("runs", "bert_pretrain")
-DEFAULT_TEXT_DIR = os.path.join("runs", "text_finetune")
-DEFAULT_SSL_DIRS = {method: os.path.join("runs", f"{method}_pretrain") for method in ("simclr", "rotation")}
-DEFAULT_TEXT_EXPORT = os.path.join(DEFAULT_EXPORT_DIR, "rotten_tomatoes")
+from kerapre.config.paths import (
+    BERT_PRETRAIN_DIR as DEFAULT_BERT_DIR,
+    CNN_FINETUNE_DIR as DEFAULT_FINETUNE_DIR,
+    CNN_PRETRAIN_DIR as DEFAULT_PRETRAIN_DIR,
+    EXPORT_DIR as DEFAULT_EXPORT_DIR,
+    QUICKSTART_DIR,
+    SSL_PRETRAIN_DIRS as DEFAULT_SSL_DIRS,
+    TEXT_EXPORT as DEFAULT_TEXT_EXPORT,
+    TEXT_FINETUNE_DIR as DEFAULT_TEXT_DIR,
+)
 
 
 def _add_config_flags(parser, model_dir=None):
@@ -76,7 +79,7 @@ def build_parser():
     image.add_argument(
         "--backbone",
         help="an export, .keras file or run directory, or 'scratch' "
-        f"(default: the latest {DEFAULT_EXPORT_DIR}/cnn_pretrain-backbone export)",
+        f"(default: auto, the latest {DEFAULT_EXPORT_DIR}/cnn_pretrain-backbone export, else {DEFAULT_PRETRAIN_DIR})",
     )
     _add_freeze_flags(image, "backbone", trainable_by_default=False)
     _add_config_flags(image, DEFAULT_FINETUNE_DIR)
@@ -142,7 +145,7 @@ def build_parser():
                        help="run only this stage (repeatable)")
     quick.add_argument("--full-report", action="store_true",
                        help="the report stage runs the full label-efficiency report (report.full=true)")
-    quick.add_argument("--output", default=os.path.join("runs", "quickstart"), help="where runs and reports go")
+    quick.add_argument("--output", default=QUICKSTART_DIR, help="where runs and reports go")
     quick.add_argument("--export-dir", default=DEFAULT_EXPORT_DIR, help="where exports go")
     _add_config_flags(quick)
     return parser
@@ -178,16 +181,7 @@ def _dispatch(args):
     if args.command == "finetune":
         from kerapre.workflows.finetune_image import finetune_image
 
-        overrides = list(args.overrides)
-        if not any(o.startswith("train.verbose") for o in overrides):
-            overrides.insert(0, "train.verbose=1")  # one run: show its progress bar
-        if args.backbone:
-            overrides.append(f"backbone={args.backbone}")
-        elif not _sets_key(args, "backbone"):
-            overrides.append(f"backbone={_default_backbone()}")
-        if args.trainable is not None:
-            overrides.append(f"trainable={str(args.trainable).lower()}")
-        config = cfg.load_config(cfg.FinetuneConfig, args.config, overrides)
+        config = cfg.load_config(cfg.FinetuneConfig, args.config, _backbone_overrides(args))
         result = finetune_image(config, model_dir=args.model_dir)
         print(f"fine-tuned on {result.train_examples} labelled examples: "
               f"test accuracy {result.test_accuracy:.4f}; run in {args.model_dir}")
@@ -250,12 +244,7 @@ def _finetune_text(args):
     from kerapre import config as cfg
     from kerapre.workflows.finetune_text import finetune_text
 
-    overrides = list(args.overrides)
-    if args.backbone:
-        overrides.append(f"backbone={args.backbone}")
-    if args.trainable is not None:
-        overrides.append(f"trainable={str(args.trainable).lower()}")
-    config = cfg.load_config(cfg.FinetuneTextConfig, args.config, overrides)
+    config = cfg.load_config(cfg.FinetuneTextConfig, args.config, _backbone_overrides(args))
     result = finetune_text(config, model_dir=args.model_dir)
     print(f"fine-tuned on {result.train_examples} labelled examples: validation accuracy "
           f"{result.validation_accuracy:.4f}, test accuracy {result.test_accuracy:.4f} "
@@ -275,39 +264,19 @@ def _report(args):
     return 0
 
 
-def _sets_key(args, key):
-    """Whether ``--set`` or the ``--config`` file sets top-level ``key``."""
-    if any(o.split("=", 1)[0].strip() == key for o in args.overrides):
-        return True
-    if args.config and os.path.exists(args.config):
-        import yaml
-
-        with open(args.config, encoding="utf-8") as f:
-            try:
-                values = yaml.safe_load(f)
-            except yaml.YAMLError:
-                return False  # load_config reports it
-        return isinstance(values, dict) and key in values
-    return False
-
-
-def _default_backbone():
-    base = os.path.join(DEFAULT_EXPORT_DIR, "cnn_pretrain-backbone")
-    if os.path.isdir(base):
-        return base
-    if os.path.exists(os.path.join(DEFAULT_PRETRAIN_DIR, "model.keras")):
-        return DEFAULT_PRETRAIN_DIR
-    raise KerapreError(
-        f"no pretrained backbone in {base} or {DEFAULT_PRETRAIN_DIR}: run `kerapre pretrain cnn` "
-        "and `kerapre export` first, or pass --backbone PATH (or --backbone scratch)"
-    )
+def _backbone_overrides(args):
+    """``--set`` overrides plus those of ``--backbone`` and ``--freeze`` / ``--no-freeze``."""
+    overrides = list(args.overrides)
+    if args.backbone:
+        overrides.append(f"backbone={args.backbone}")
+    if args.trainable is not None:
+        overrides.append(f"trainable={str(args.trainable).lower()}")
+    return overrides
 
 
 def _export(args):
     from kerapre.export import export, holds_saved_model
 
-    if not os.path.isdir(args.model_dir):
-        raise KerapreError(f"run directory {args.model_dir} does not exist: pass --model-dir of a training run")
     model, options = _exportable(args.model_dir)
     name = args.name or os.path.basename(os.path.normpath(args.model_dir))
     formats = args.formats
@@ -333,35 +302,36 @@ def _export(args):
 
 def _exportable(model_dir):
     """The model of a run and the ``export`` keyword arguments that go with it."""
-    from kerapre.run_record import has_run_record, read_run_record
+    from kerapre.export.resolve import resolve
 
-    record = read_run_record(model_dir) if has_run_record(model_dir) else None
+    hint = "pass --model-dir of a training run"
+    artifact = resolve(model_dir, hint=hint).expect(("run",), "a training run", hint)
+    record = artifact.record
     provenance = {"run": os.path.abspath(model_dir)}
     for key in ("task", "data", "data_license", "data_homepage", "corpus", "backbone", "trainable",
                 "train_examples", "validation_accuracy", "test_accuracy", "test_majority_rate"):
         if record is not None and getattr(record, key) is not None:
             provenance[key] = getattr(record, key)
     if record is not None and record.task == "finetune_text":
-        from kerapre.export.encoders import load_text_run
+        from kerapre.export.runs import load_text_run
 
-        model, preprocessor, record = load_text_run(model_dir)
-        return model, {"preprocessor": preprocessor, "label_names": record.label_names, "pair": record.pair,
-                       "metadata": provenance}
+        model, _, record = load_text_run(model_dir)
+        return model, {"label_names": record.label_names, "pair": record.pair, "metadata": provenance}
     if record is not None and record.task == "bert_pretrain":
         import keras
 
         from kerapre.data.text_preprocessor import BertTextPreprocessor
-        from kerapre.export.encoders import PRETRAINER_FILE
+        from kerapre.run_record import PRETRAINER_FILE
 
-        pretrainer = keras.saving.load_model(os.path.join(model_dir, PRETRAINER_FILE), compile=False)
+        pretrainer = keras.saving.load_model(artifact.file(PRETRAINER_FILE), compile=False)
         # The casing the run's vocabulary was learned with (records before it was recorded: uncased).
         lowercase = True if record.lowercase is None else record.lowercase
-        preprocessor = BertTextPreprocessor(os.path.join(model_dir, "vocab.txt"),
+        preprocessor = BertTextPreprocessor(artifact.file("vocab.txt"),
                                             sequence_length=record.config["data"]["seq_length"], lowercase=lowercase)
         return pretrainer, {"preprocessor": preprocessor, "metadata": provenance}
-    from kerapre.workflows.finetune_image import load_run_model, run_label_names
+    from kerapre.export.runs import load_image_run
 
-    return load_run_model(model_dir), {"label_names": run_label_names(model_dir), "metadata": provenance}
+    return load_image_run(model_dir), {"label_names": artifact.label_names, "metadata": provenance}
 
 
 def _predict(args):

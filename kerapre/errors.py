@@ -23,3 +23,9 @@ class ExportError(KerapreError, ValueError):
 
 class TrainingError(KerapreError):
     """Training cannot go on (the loss became NaN) or cannot resume (a backup of another run)."""
+
+
+class ArtifactError(DataError, ExportError):
+    """A path does not exist or holds something other than what was asked for (a run, an
+    export, a checkpoint): both a ``DataError`` and an ``ExportError``, as the loaders that
+    raise it raised one or the other."""

@@ -25,6 +25,14 @@ import typing
 from kerapre.errors import DataError
 
 RUN_FILE = "run.json"
+# What else a run directory holds (kerapre.training.run writes them, kerapre.export.resolve reads them).
+CONFIG_FILE = "config.yaml"
+MODEL_FILE = "model.keras"
+WEIGHTS_FILE = "model.weights.h5"  # instead of MODEL_FILE for a model over a reloaded SavedModel
+PRETRAINER_FILE = "pretrainer.keras"  # BERT pretraining runs
+CHECKPOINTS_DIR = "checkpoints"
+LATEST_CHECKPOINT = "latest.weights.h5"
+BACKUP_DIR = "backup"
 TASKS = ("cnn_pretrain", "ssl_pretrain", "finetune_image", "bert_pretrain", "finetune_text")
 # Spellings of kerapre 0.1 records, read as today's.
 OLD_SPELLINGS = {"seq_length": "sequence_length", "vocab_size": "vocabulary_size", "vocab_hash": "vocabulary_hash"}

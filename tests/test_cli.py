@@ -62,7 +62,7 @@ def test_export_refuses_an_existing_version(in_tmp, capsys):
 
 def test_missing_inputs_name_the_fix(in_tmp, capsys):
     assert cli.main(["export", "--model-dir", "nowhere"]) == 2
-    assert "run directory nowhere does not exist" in capsys.readouterr().err
+    assert "nowhere does not exist: pass --model-dir of a training run" in capsys.readouterr().err
     assert cli.main(["finetune", "image"]) == 2
     assert "run `kerapre pretrain cnn` and `kerapre export` first" in capsys.readouterr().err
     assert cli.main(["evaluate", "--model", "missing.keras"]) == 2
@@ -75,16 +75,18 @@ def test_quickstart_cnn_stage_writes_the_report(in_tmp, capsys):
             "--set", "cnn.pretrain.data.name=mnist_5k", "--set", "cnn.pretrain.data.limit=256",
             "--set", "cnn.pretrain.train.epochs=1", "--set", "cnn.pretrain.train.verbose=0",
             "--set", "cnn.seeds=[0, 1]", "--set", "cnn.finetune.train.epochs=2",
-            "--set", "cnn.finetune.labels_per_class=3", "--set", "cnn.finetune.data.limit=400"]
+            "--set", "cnn.finetune.labels_per_class=3", "--set", "cnn.finetune.validation_per_class=5",
+            "--set", "cnn.finetune.data.limit=400"]
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
     assert "scratch" in out and "frozen" in out and "trainable" in out and "stage took" in out
+    assert "verdict: pretrained (" in out and "chosen on validation" in out  # the report's rule
     with open("runs/quickstart/cnn/results.csv") as f:
         rows = list(csv.DictReader(f))
     assert [(r["method"], r["seed"]) for r in rows] == [
         (m, s) for m in ("scratch", "frozen", "trainable") for s in ("0", "1")
     ]
-    assert all(0 <= float(r["test_accuracy"]) <= 1 for r in rows)
+    assert all(0 <= float(r["test_accuracy"]) <= 1 and 0 <= float(r["validation_accuracy"]) <= 1 for r in rows)
     with open("runs/quickstart/cnn/accuracy.png", "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert os.path.exists("saved_models/cnn_fashion/1/saved_model.pb")
@@ -104,3 +106,40 @@ def test_finetune_backbone_from_set_is_respected(in_tmp, capsys):
     assert cli.main(["finetune", "image", "--set", "backbone=scratch", "--set", "labels_per_class=1",
                      "--set", "data.limit=100", "--set", "train.epochs=1", "--set", "train.verbose=0"]) == 0
     assert "fine-tuned on 10 labelled examples" in capsys.readouterr().out
+
+
+class Captured(Exception):
+    """Raised by a stand-in workflow with the config the CLI built."""
+
+
+@pytest.mark.parametrize("argv, module, function, config_class", [
+    (["pretrain", "cnn"], "kerapre.workflows.pretrain_cnn", "pretrain_cnn", "CNNPretrainConfig"),
+    (["pretrain", "simclr"], "kerapre.workflows.pretrain_ssl", "pretrain_ssl", "SSLPretrainConfig"),
+    (["pretrain", "bert"], "kerapre.workflows.pretrain_bert", "pretrain_bert", "BertPretrainConfig"),
+    (["finetune", "image"], "kerapre.workflows.finetune_image", "finetune_image", "FinetuneConfig"),
+    (["finetune", "text"], "kerapre.workflows.finetune_text", "finetune_text", "FinetuneTextConfig"),
+    (["report", "image"], "kerapre.report.label_efficiency", "label_efficiency", "ImageReportConfig"),
+    (["report", "text"], "kerapre.report.label_efficiency", "label_efficiency", "TextReportConfig"),
+    (["quickstart"], "kerapre.workflows.quickstart", "quickstart", "QuickstartConfig"),
+])
+def test_the_cli_with_no_flags_runs_the_python_defaults(monkeypatch, argv, module, function, config_class):
+    import importlib
+
+    from kerapre import config as cfg
+
+    def capture(config, *args, **kwargs):
+        raise Captured(config)
+
+    monkeypatch.setattr(importlib.import_module(module), function, capture)
+    with pytest.raises(Captured) as captured:
+        cli.main(argv)
+    built, python = cfg.to_dict(captured.value.args[0]), cfg.to_dict(cfg.load_config(getattr(cfg, config_class)))
+    differ = {key for key in _leaves(python) if _leaves(built).get(key) != _leaves(python)[key]}
+    assert not differ, f"`kerapre {' '.join(argv)}` and the Python API differ in {sorted(differ)}"
+
+
+def _leaves(values, prefix=""):
+    out = {}
+    for key, value in values.items():
+        out.update(_leaves(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key: value})
+    return out

@@ -179,3 +179,13 @@ def test_relative_links_point_to_files_and_headings_that_exist(doc):
         if not linked.exists() or (anchor and linked.suffix == ".md" and anchor not in _anchors(linked)):
             broken.append(target)
     assert not broken, f"{doc.name}: broken links {broken}"
+
+
+def test_the_key_tables_are_generated_from_the_configs(cli_doc):
+    from kerapre.config import reference
+
+    assert reference.render(cli_doc) == cli_doc, "docs/cli.md: run python -m kerapre.config.reference docs/cli.md"
+    assert set(re.findall(r"<!-- keys: (\w+) -->", cli_doc)) == set(reference.TABLES), "a config has no key table"
+    for name in reference.TABLES:
+        missing = [key for key, _, meaning in reference.key_rows(*reference.TABLES[name]) if not meaning]
+        assert not missing, f"{name}: keys without a docstring entry: {missing}"

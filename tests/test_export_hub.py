@@ -295,10 +295,15 @@ def test_reloaded_encoder_matches_the_original_and_training_reaches_dropout(expo
 def test_bad_paths_raise_clear_errors(tmp_path, exported):
     with pytest.raises(ExportError, match="does not exist"):
         load_hub_encoder(tmp_path / "missing")
-    with pytest.raises(ExportError, match="holds no TF Hub encoder"):
+    with pytest.raises(ExportError, match="holds no model kerapre can read"):
         load_hub_encoder(tmp_path)
-    with pytest.raises(ExportError, match="not a kerapre TF Hub encoder"):
-        load_hub_encoder(exported["preprocessor"])
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "saved_model.pb").write_bytes(b"")
+    with pytest.raises(ExportError, match="is a SavedModel not written by kerapre .*, not a TF Hub export"):
+        load_hub_encoder(other)
+    # The preprocessor's directory names the same export: its encoder is loaded.
+    assert load_hub_encoder(exported["preprocessor"]).vocabulary == load_hub_encoder(exported["encoder"]).vocabulary
 
 
 def test_vocabulary_size_mismatch_is_refused(models, tmp_path):

@@ -227,8 +227,8 @@ def test_metadata_vocabulary_and_files(exported, preprocessor):
     meta = read_metadata(directory)
     assert meta == json.loads(json.dumps(record))
     assert meta["format"] == "serving" and meta["task"] == "text_classification" and meta["pair"] is False
-    assert meta["sequence_length"] == SEQ and meta["lowercase"] is True and meta["vocab_size"] == len(VOCAB)
-    assert meta["vocab_hash"] == vocabulary_hash(VOCAB) and meta["label_names"] == LABELS
+    assert meta["sequence_length"] == SEQ and meta["lowercase"] is True and meta["vocabulary_size"] == len(VOCAB)
+    assert meta["vocabulary_hash"] == vocabulary_hash(VOCAB) and meta["label_names"] == LABELS
     assert meta["name"] == "sentiment" and meta["data"] == "rt"
     with open(os.path.join(directory, "assets.extra", "vocab.txt"), encoding="utf-8") as f:
         assert f.read().splitlines() == VOCAB

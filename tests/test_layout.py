@@ -22,13 +22,8 @@ LAYERS = [
 ]
 # Workflows that compose others: the quickstart runs the whole path.
 COMPOSERS = {"kerapre.workflows.quickstart"}
-# Imports that still run the wrong way, each to be moved (the one-spine issue): the test fails
-# when one is fixed and still listed, so the list only shrinks.
-KNOWN = {
-    ("kerapre.config", "kerapre.models"),
-    ("kerapre.report.label_efficiency", "kerapre.workflows.features"),
-    ("kerapre.workflows.evaluate", "kerapre.workflows.finetune_image"),
-}
+# Imports allowed to run the wrong way: none.
+KNOWN = set()
 
 
 def _layer(module):

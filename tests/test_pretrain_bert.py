@@ -152,7 +152,7 @@ def test_quickstart_bert_stage(corpus, in_tmp, capsys):
         rows = list(csv.DictReader(f))
     assert [r["method"] for r in rows] == ["scratch", "frozen", "trainable"]
     assert all(0 <= float(r["test_accuracy"]) <= 1 and float(r["test_majority_rate"]) > 0.5 for r in rows)
-    assert "with one seed, no spread to judge it by" in out
+    assert "one seed: no spread to judge by" in out
     chosen = out.split("chosen on validation: ")[1].split()[0]
     best = max(rows, key=lambda r: float(r["validation_accuracy"]))
     assert float(best["validation_accuracy"]) == max(float(r["validation_accuracy"]) for r in rows if r["method"] == chosen)

@@ -10,9 +10,10 @@ import pytest
 
 import kerapre
 from kerapre import cli
-from kerapre.config import ConfigError, ImageReportConfig, TextReportConfig, load_config
-from kerapre.errors import DataError
-from kerapre.report import label_efficiency as le
+from kerapre.config import ImageReportConfig, TextReportConfig, load_config
+from kerapre.errors import ConfigError
+from kerapre.report import fitting, targets
+from kerapre.report import summary as summary_module
 from helpers import fake_bert_run
 
 TINY = ["train.min_steps=4", "train.epochs=1", "train.evaluations=2", "train.probe_c=[1.0]",
@@ -20,33 +21,26 @@ TINY = ["train.min_steps=4", "train.epochs=1", "train.evaluations=2", "train.pro
         "train.learning_rates.trainable=[0.001]"]
 
 
-def test_keep_best_restores_the_earliest_best_epoch():
+def test_keep_best_restores_the_earliest_best_epoch_and_never_stops_early():
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-    keep = le.KeepBest()
+    keep = fitting.keep_best(checks=4)
     keep.set_model(model)
-    history = []
+    keep.on_train_begin()
     for epoch, accuracy in enumerate([0.5, 0.7, 0.4, 0.7]):
         model.set_weights([np.full((1, 1), epoch, "float32"), np.zeros(1, "float32")])
-        history.append(accuracy)
         keep.on_epoch_end(epoch, {"val_accuracy": accuracy})
+        assert not getattr(model, "stop_training", False)
     keep.on_train_end()
-    assert keep.best == 0.7 and keep.best_epoch == 1
+    assert float(keep.best) == 0.7 and keep.best_epoch == 1
     assert model.get_weights()[0][0, 0] == 1.0
-
-
-def test_keep_best_needs_validation():
-    keep = le.KeepBest()
-    keep.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
-    with pytest.raises(DataError, match="pass validation_data"):
-        keep.on_epoch_end(0, {"loss": 1.0})
 
 
 def test_training_steps_are_at_least_min_steps_and_a_multiple_of_the_checks():
     train = ImageReportConfig().train  # batch 32, 10 epochs, min 150 steps, 10 checks
-    assert le.training_steps(10, train) == (10, 150, 15)  # one label per class: batch of all 10
-    assert le.training_steps(2500, train) == (32, 790, 79)  # 79 batches a pass
+    assert fitting.training_steps(10, train) == (10, 150, 15)  # one label per class: batch of all 10
+    assert fitting.training_steps(2500, train) == (32, 790, 79)  # 79 batches a pass
     train.evaluations = 7
-    batch, steps, every = le.training_steps(2500, train)
+    batch, steps, every = fitting.training_steps(2500, train)
     assert every == 113 and steps == 791 and steps % every == 0  # rounded up to whole checks
 
 
@@ -67,7 +61,7 @@ def test_linear_probe_chooses_c_on_validation():
     accuracies = [make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000)).fit(x, y).score(xv, yv)
                   for c in cs]
     assert len(set(accuracies)) > 1  # the choice matters on this data
-    probe, c, accuracy = le.linear_probe(x, y, xv, yv, cs)
+    probe, c, accuracy = fitting.linear_probe(x, y, xv, yv, cs)
     assert c == cs[int(np.argmax(accuracies))] and accuracy == max(accuracies) > 1 / 3 + 0.2
     assert probe.score(xv, yv) == accuracy
 
@@ -85,22 +79,22 @@ def test_comparison_chooses_frozen_or_trainable_on_validation_and_judges_by_two_
                _summary("frozen", [0.80, 0.81, 0.82], 0.85),     # chosen: best validation
                _summary("trainable", [0.90, 0.91, 0.92], 0.80),  # better test, never looked at
                _summary("linear_probe", [0.95, 0.95, 0.96], 0.99)]  # not a fine-tuning way
-    (comparison,) = le.compare_to_scratch(summary)
+    (comparison,) = summary_module.compare_to_scratch(summary)
     assert comparison["chosen"] == "frozen" and comparison["verdict"] == "beats scratch"
     assert comparison["gain"] == pytest.approx(0.10, abs=1e-9)
     summary[1] = _summary("frozen", [0.65, 0.78, 0.72], 0.85)  # same mean as scratch + 0.005, wide spread
-    assert le.compare_to_scratch(summary)[0]["verdict"] == "within 2 SE"
+    assert summary_module.compare_to_scratch(summary)[0]["verdict"] == "within 2 SE"
 
 
 def test_labelled_subsets_depend_on_the_seed_and_hold_every_class():
-    target = le.load_image_target("mnist_5k", validation_per_class=50)
+    target = targets.load_image_target("mnist_5k", validation_per_class=50)
     assert len(target.y_val) == 500 and len(target.y_pool) == 2500 and len(target.y_test) == 2000
-    a, b = le.labelled_subset(target, 5, seed=0), le.labelled_subset(target, 5, seed=1)
+    a, b = targets.labelled_subset(target, 5, seed=0), targets.labelled_subset(target, 5, seed=1)
     assert len(a) == 50 and set(a) != set(b)
     assert np.bincount(target.y_pool[a], minlength=10).tolist() == [5] * 10
-    assert len(le.labelled_subset(target, None, seed=0)) == 2500
+    assert len(targets.labelled_subset(target, None, seed=0)) == 2500
     # The validation examples are the same whatever the seed and never in the pool.
-    again = le.load_image_target("mnist_5k", validation_per_class=50)
+    again = targets.load_image_target("mnist_5k", validation_per_class=50)
     np.testing.assert_array_equal(again.x_val, target.x_val)
 
 
@@ -156,7 +150,7 @@ def test_malformed_configs_are_refused_in_one_line(override, message):
 def test_missing_backbone_and_too_many_labels_name_the_fix(cnn_file, in_tmp, capsys):
     assert cli.main(["report", "image", "--backbone", "simclr=runs/nowhere"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "simclr=runs/nowhere does not exist: pretrain or export it first" in err
+    assert err.count("\n") == 0 and "runs/nowhere does not exist: pretrain or export backbone simclr first" in err
     assert cli.main(["report", "image", "--backbone", f"x={cnn_file}", "--set", "labels_per_class=[251]"]) == 2
     assert "labels_per_class 251 exceeds the 250 examples" in capsys.readouterr().err
     assert not os.path.exists("runs/report_image/label_efficiency.csv")
@@ -177,3 +171,23 @@ def test_quickstart_report_stage_pretrains_simclr_and_writes_the_quick_report(in
     assert {r["choice"] for r in rows if r["method"] != "linear_probe"} == {"lr=0.001"}  # the quick form's one rate
     assert os.path.exists("saved_models/cnn_fashion-backbone/1/saved_model.pb")  # made for it: no cnn stage ran
     assert os.path.exists("runs/quickstart/report/cnn/label_efficiency.png")
+
+
+def test_one_summariser_and_verdict_for_the_quickstart_and_the_report():
+    runs = {("none", "scratch"): [(0.70, 0.69), (0.72, 0.71), (0.71, 0.70)],
+            ("pretrained", "frozen"): [(0.80, 0.79), (0.82, 0.80), (0.81, 0.81)],
+            ("pretrained", "trainable"): [(0.90, 0.70), (0.91, 0.71), (0.92, 0.72)]}
+    rows = [{"backbone": backbone, "method": method, "seed": seed, "test_accuracy": test, "validation_accuracy": val}
+            for (backbone, method), values in runs.items() for seed, (test, val) in enumerate(values)]
+    summary = summary_module.summarise(rows)
+    assert [(s["backbone"], s["method"], s["n"]) for s in summary] == [(b, m, 3) for b, m in runs]
+    scratch = summary[0]
+    assert scratch["test_mean"] == pytest.approx(0.71) and scratch["test_std"] == pytest.approx(0.01)
+    assert scratch["test_se"] == pytest.approx(0.01 / np.sqrt(3), abs=1e-4)
+    assert scratch["validation_mean"] == pytest.approx(0.70) and scratch["values"] == [0.70, 0.72, 0.71]
+    (line,) = summary_module.format_comparisons(summary_module.compare_to_scratch(summary), prefix="verdict:")
+    # frozen wins on validation (0.80 vs 0.71) though trainable tests higher: chosen on validation only
+    assert line.startswith("verdict: pretrained (frozen, chosen on validation): 0.8100 vs scratch 0.7100")
+    assert line.endswith("beats scratch")
+    one_seed = summary_module.summarise([r for r in rows if r["seed"] == 0])
+    assert summary_module.compare_to_scratch(one_seed)[0]["verdict"] == "one seed: no spread to judge by"

@@ -88,3 +88,38 @@ def test_frozen_encoder_is_untouched_and_trainable_one_learns(data, trainable):
     else:
         assert all(unchanged)
         assert len(model.trainable_weights) == 2  # the logits kernel and bias
+
+
+def test_a_keras_file_with_its_preprocessor_answers_raw_strings_in_safe_mode(preprocessor, tmp_path):
+    model = TextClassifier(_encoder(dropout=0.0), num_classes=2, dropout=0.0, preprocessor=preprocessor)
+    expected = model.predict(preprocessor(GOOD + BAD), verbose=0)  # token ids, as training feeds it
+    assert np.allclose(model.predict(GOOD + BAD, verbose=0), expected, atol=1e-6)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")  # safe_mode on
+    assert loaded.preprocessor.vocabulary == VOCAB and loaded.preprocessor.sequence_length == 8
+    np.testing.assert_allclose(loaded.predict(GOOD + BAD, verbose=0), expected, atol=1e-5)
+    np.testing.assert_allclose(loaded.predict(np.array(GOOD), verbose=0), expected[:4], atol=1e-5)
+    single = loaded.predict("the film was good", verbose=0)
+    np.testing.assert_allclose(single, expected[:1], atol=1e-5)
+    pairs = loaded.predict((GOOD, BAD), verbose=0)
+    np.testing.assert_allclose(pairs, model.predict(preprocessor((GOOD, BAD)), verbose=0), atol=1e-5)
+
+
+def test_raw_text_fits_and_evaluates_and_token_ids_still_pass_through(preprocessor, data):
+    model = _compile(TextClassifier(_encoder(), num_classes=2, preprocessor=preprocessor))
+    labels = np.array([1] * len(GOOD) + [0] * len(BAD))
+    history = model.fit(GOOD + BAD, labels, epochs=20, batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    loss_text = model.evaluate(GOOD + BAD, labels, verbose=0, return_dict=True)["loss"]
+    loss_ids = model.evaluate(data, verbose=0, return_dict=True)["loss"]
+    assert loss_text == pytest.approx(loss_ids, rel=1e-5)
+    raw = tf.data.Dataset.from_tensor_slices((GOOD + BAD, labels)).batch(8)
+    assert model.evaluate(raw, verbose=0, return_dict=True)["loss"] == pytest.approx(loss_ids, rel=1e-5)
+
+
+def test_without_a_preprocessor_the_model_takes_token_ids_only(preprocessor):
+    model = TextClassifier(_encoder(), num_classes=2)
+    assert model.get_config()["preprocessor"] is None
+    assert model.predict(preprocessor(GOOD), verbose=0).shape == (4, 2)
+    with pytest.raises(Exception):
+        model.predict(GOOD, verbose=0)

@@ -17,11 +17,12 @@ from kerapre.data.vocab import load_vocabulary, vocabulary_hash
 from kerapre.data.vocab_learning import learn_vocabulary
 from kerapre.errors import DataError, ExportError
 from kerapre.export import read_metadata
+from kerapre.export.encoders import build_pretrainer, load_encoder
+from kerapre.export.runs import load_text_run
 from kerapre.models import BertEncoder
-from kerapre.export.encoders import load_encoder, load_text_run
+from kerapre.tasks import TextClassifier
 from kerapre.workflows.finetune_text import finetune_text
 from kerapre.workflows.predict import predict_text
-from kerapre.export.encoders import build_pretrainer
 
 TINY = ["data.limit=128", "data.seq_length=32", "data.batch_size=32", "train.epochs=2",
         "train.precision=float32", "train.verbose=0", "train.learning_rate=0.003"]
@@ -130,13 +131,13 @@ def test_a_hub_encoder_fine_tunes_frozen_bit_for_bit_and_trainable(bert_exports,
 
 def test_a_fine_tuned_classifier_re_exports_with_its_metadata(classifier_run, tmp_path):
     result = classifier_run
-    paths = kerapre.export(result.model, "rt", base_dir=str(tmp_path), preprocessor=result.preprocessor,
-                           label_names=["rotten", "fresh"],
+    assert result.model.preprocessor is result.preprocessor  # the classifier carries its preprocessor
+    paths = kerapre.export(result.model, "rt", base_dir=str(tmp_path), label_names=["rotten", "fresh"],
                            metadata={"data": "rotten_tomatoes", "data_license": "research use"})
     assert sorted(paths) == ["hub", "keras", "serving"]
     record = read_metadata(paths["serving"])
     assert record["label_names"] == ["rotten", "fresh"]
-    assert record["vocab_hash"] == vocabulary_hash(result.preprocessor.vocabulary)
+    assert record["vocabulary_hash"] == vocabulary_hash(result.preprocessor.vocabulary)
     assert record["kerapre_version"] == kerapre.__version__
     assert (record["data"], record["data_license"]) == ("rotten_tomatoes", "research use")
     assert record["sequence_length"] == 32 and record["pair"] is False
@@ -159,7 +160,7 @@ def test_a_fine_tuned_classifier_re_exports_with_its_metadata(classifier_run, tm
 def test_text_export_errors_name_the_fix(classifier_run, bert_run, tmp_path):
     result = classifier_run
     with pytest.raises(ExportError, match="needs its preprocessor"):
-        kerapre.export(result.model, "rt", base_dir=str(tmp_path))
+        kerapre.export(TextClassifier(result.model.backbone, 2), "rt", base_dir=str(tmp_path))
     with pytest.raises(ExportError, match="has no backbone export: choose from serving, hub, keras"):
         kerapre.export(result.model, "rt", base_dir=str(tmp_path), formats=["backbone"],
                        preprocessor=result.preprocessor)
@@ -187,7 +188,7 @@ def test_load_encoder_errors(bert_run, tmp_path):
     run, _ = bert_run
     with pytest.raises(DataError, match="does not exist"):
         load_encoder(str(tmp_path / "missing"))
-    with pytest.raises(DataError, match="holds no BERT encoder"):
+    with pytest.raises(DataError, match="holds no model kerapre can read"):
         load_encoder(str(tmp_path))
     wrong = tmp_path / "vocab.txt"
     wrong.write_text("\n".join(load_vocabulary(run)[:300]) + "\n")

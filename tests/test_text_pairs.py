@@ -20,7 +20,7 @@ from kerapre.config import FinetuneTextConfig, load_config
 from kerapre.data import load_text_classification, majority_class_rate, split_labelled_texts, text_dataset_info
 from kerapre.data.text_classification import is_pair_dataset
 from kerapre.errors import DataError
-from kerapre.export.encoders import load_text_run
+from kerapre.export.runs import load_text_run
 from kerapre.workflows.finetune_text import finetune_text
 from kerapre.workflows.predict import predict_text
 

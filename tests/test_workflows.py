@@ -9,7 +9,7 @@ import pytest
 import kerapre
 from kerapre.config import CNNPretrainConfig, FinetuneConfig, load_config
 from kerapre.errors import DataError
-from kerapre.workflows.finetune_image import load_run_model
+from kerapre.export.runs import load_image_run as load_run_model
 
 TINY_PRETRAIN = ["data.name=mnist_5k", "data.limit=256", "data.batch_size=32", "train.epochs=3", "train.verbose=0"]
 

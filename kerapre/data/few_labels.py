@@ -10,6 +10,9 @@ import tensorflow as tf
 from kerapre.data.image_pipeline import LABEL_BATCH, check_image_label_spec
 from kerapre.errors import DataError
 
+# Validation examples held out of a pool never depend on a run's seed (reports, fine-tuning).
+VALIDATION_SEED = 1_000_003
+
 
 def few_labels_per_class(ds, labels_per_class, *, num_classes, seed):
     """Keeps exactly ``labels_per_class`` examples of every class, chosen at random.

@@ -108,7 +108,8 @@ def export(
         label_names: the class names, in class-id order.
         cut: image models: the layer where the backbone ends (default: the model's own cut).
         preprocessor: text models: the ``BertTextPreprocessor`` the model was trained with
-            (its vocabulary, sequence length and casing go into every export).
+            (its vocabulary, sequence length and casing go into every export); default: the
+            model's own (``TextClassifier.preprocessor``).
         pair: text classifiers: the model classifies sentence pairs.
         metadata: extra JSON-able facts to record (config, data set, licence).
 
@@ -135,6 +136,7 @@ def export(
             f"a {type(model).__name__} has no {'/'.join(unsupported)} export: "
             f"choose from {', '.join(KIND_FORMATS[kind])}"
         )
+    preprocessor = preprocessor or getattr(model, "preprocessor", None)
     if kind not in _IMAGE_KINDS and preprocessor is None:
         raise ExportError(
             f"exporting a {type(model).__name__} needs its preprocessor: pass "
@@ -188,8 +190,8 @@ def _text_facts(preprocessor, pair):
         "pair": pair,
         "sequence_length": preprocessor.sequence_length,
         "lowercase": preprocessor.lowercase,
-        "vocab_size": preprocessor.vocabulary_size,
-        "vocab_hash": vocabulary_hash(preprocessor.vocabulary),
+        "vocabulary_size": preprocessor.vocabulary_size,
+        "vocabulary_hash": vocabulary_hash(preprocessor.vocabulary),
     }
 
 

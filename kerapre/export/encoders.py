@@ -1,8 +1,8 @@
 """BERT encoders from every place kerapre keeps them, with the vocabulary that goes with them.
 
 ``load_encoder`` takes a BERT pretraining run (or its checkpoint), a ``.keras`` file, a
-``finetune text`` run, a TF Hub export or a keras-hub preset directory; ``load_text_run``
-reloads a ``finetune text`` run; ``build_pretrainer`` is the ``BertPretrainer`` a
+``finetune text`` run, a TF Hub export or a keras-hub preset directory (what the path holds
+is named by ``kerapre.export.resolve``); ``build_pretrainer`` is the ``BertPretrainer`` a
 pretraining config describes, fresh or continued from ``model.init``.
 """
 
@@ -10,22 +10,20 @@ import os
 
 import keras
 
-from kerapre.config import FinetuneTextConfig, from_dict
-from kerapre.data.text_preprocessor import BertTextPreprocessor
 from kerapre.data.vocab import VOCAB_FILENAME, load_vocabulary
 from kerapre.errors import DataError
-from kerapre.export.hub_reload import find_hub_encoder, load_hub_encoder
-from kerapre.export.layout import latest_version_dir, read_metadata
+from kerapre.export.hub_reload import load_hub_encoder
+from kerapre.export.resolve import resolve
 from kerapre.models.bert import BertEncoder
-from kerapre.run_record import has_run_record, read_run_record
+from kerapre.run_record import CHECKPOINTS_DIR, LATEST_CHECKPOINT, MODEL_FILE, PRETRAINER_FILE, WEIGHTS_FILE
 from kerapre.tasks.bert_pretrainer import BertPretrainer
 from kerapre.tasks.text_classifier import TextClassifier
 
-PRETRAINER_FILE = "pretrainer.keras"
 VOCAB_FILE = VOCAB_FILENAME
-MODEL_FILE = "model.keras"
-WEIGHTS_FILE = "model.weights.h5"
-LATEST_CHECKPOINT = "latest.weights.h5"
+ENCODER_KINDS = ("run", "checkpoint", "keras", "hub", "keras_hub_preset")
+INIT_KINDS = ("keras_hub_preset", "run", "keras")
+INIT_HINT = "pass a keras-hub preset directory or a kerapre BERT run (model.init)"
+ENCODER_HINT = "pass a BERT pretraining run, a .keras or TF Hub export, a training checkpoint, or scratch"
 
 
 def build_pretrainer(config, vocabulary_size):
@@ -63,17 +61,17 @@ def init_vocabulary_path(init):
 def load_encoder_for_init(init, dropout=None):
     """A ``BertEncoder`` with the weights at ``init``: a keras-hub preset directory, a
     kerapre BERT run directory or a ``pretrainer.keras`` file."""
-    if not os.path.exists(init):
-        raise DataError(f"model.init {init} does not exist: pass a keras-hub preset directory or a kerapre BERT run")
-    if os.path.isdir(init) and os.path.exists(os.path.join(init, "config.json")):
+    artifact = resolve(init, hint=INIT_HINT).expect(INIT_KINDS, "a BERT encoder to continue from", INIT_HINT)
+    if artifact.kind == "keras_hub_preset":
         import keras_hub
 
-        backbone = keras_hub.models.BertBackbone.from_preset(init)
+        backbone = keras_hub.models.BertBackbone.from_preset(artifact.path)
         return BertEncoder.from_keras_hub(backbone, **({"dropout": dropout} if dropout is not None else {}))
-    path = os.path.join(init, PRETRAINER_FILE) if os.path.isdir(init) else init
-    if not os.path.exists(path):
-        raise DataError(f"{init} holds neither a keras-hub preset (config.json) nor {PRETRAINER_FILE}")
-    return keras.saving.load_model(path).encoder
+    file = artifact.path if artifact.kind == "keras" else artifact.file(PRETRAINER_FILE)
+    if file is None:
+        raise DataError(f"{init} holds neither a keras-hub preset (config.json) nor {PRETRAINER_FILE}: "
+                        "pass a keras-hub preset directory or a finished kerapre BERT run")
+    return keras.saving.load_model(file).encoder
 
 
 def load_encoder(path, trainable=True, vocab=None):
@@ -110,13 +108,17 @@ def load_encoder(path, trainable=True, vocab=None):
     model = kerapre.tasks.TextClassifier(encoder, num_classes=2)
     ```
     """
-    path = os.fspath(path)
-    if not os.path.exists(path):
+    artifact = resolve(path, hint=ENCODER_HINT)
+    if artifact.kind == "serving":
+        base = os.path.dirname(os.path.normpath(artifact.path))
         raise DataError(
-            f"backbone {path} does not exist: pass a BERT pretraining run, a .keras or TF Hub export, "
-            "a training checkpoint, or scratch"
+            f"{path} is a TF Serving export (classification signatures, no encoder): reload the encoder from "
+            f"the same model's hub or keras export ({base}-hub or {base}-keras)"
         )
-    encoder, found_vocab = _load_any_encoder(path)
+    artifact.expect(
+        ENCODER_KINDS, "a BERT encoder",
+        "pass a BERT pretraining run, a .keras or TF Hub export, a finetune text run, a checkpoint or a keras-hub preset")
+    encoder, found_vocab = _load_any_encoder(artifact)
     if vocab:
         tokens = load_vocabulary(vocab)
     elif found_vocab is not None:
@@ -133,38 +135,32 @@ def load_encoder(path, trainable=True, vocab=None):
     return encoder, tokens
 
 
-def _load_any_encoder(path):
-    """``(encoder, vocabulary or None)`` from any of the places ``load_encoder`` takes."""
-    if path.endswith(".weights.h5"):
-        return _encoder_from_checkpoint(path)
-    if os.path.isdir(path) and os.path.exists(os.path.join(path, "config.json")):
-        return load_encoder_for_init(path), _vocab_beside(path)  # a keras-hub preset directory
-    if find_hub_encoder(path):
-        encoder = load_hub_encoder(path, trainable=True)
+def _load_any_encoder(artifact):
+    """``(encoder, vocabulary or None)`` of a resolved artefact."""
+    if artifact.kind == "checkpoint":
+        return _encoder_from_checkpoint(artifact.path)
+    if artifact.kind == "keras_hub_preset":
+        return load_encoder_for_init(artifact.path), _vocab_beside(artifact.path)
+    if artifact.kind == "hub":
+        encoder = load_hub_encoder(artifact.path, trainable=True)
         return encoder, encoder.vocabulary
-    if os.path.isdir(path) and (read_metadata(latest_version_dir(path)) or {}).get("format") == "serving":
-        base = os.path.dirname(os.path.normpath(latest_version_dir(path)))
-        raise DataError(
-            f"{path} is a TF Serving export (classification signatures, no encoder): reload the encoder from "
-            f"the same model's hub or keras export ({base}-hub or {base}-keras)"
-        )
-    if os.path.isdir(path):
-        for name in (PRETRAINER_FILE, MODEL_FILE):
-            if os.path.exists(os.path.join(path, name)):
-                return _encoder_from_keras_file(os.path.join(path, name))
-        if has_run_record(path) and os.path.exists(os.path.join(path, WEIGHTS_FILE)):
-            model, _, _ = load_text_run(path)  # a classifier on a SavedModel encoder
-            return model.backbone, load_vocabulary(os.path.join(path, VOCAB_FILENAME))
-        checkpoint = os.path.join(path, "checkpoints", LATEST_CHECKPOINT)
-        if os.path.exists(checkpoint):
-            return _encoder_from_checkpoint(checkpoint)
-        raise DataError(
-            f"{path} holds no BERT encoder ({PRETRAINER_FILE}, {MODEL_FILE}, a TF Hub export or a checkpoint): "
-            "pass a BERT pretraining run, an export or a checkpoint"
-        )
-    if path.endswith(".keras"):
-        return _encoder_from_keras_file(path)
-    raise DataError(f"{path} is not a BERT encoder: pass a run directory, a .keras file, an export or a checkpoint")
+    if artifact.kind == "keras":
+        return _encoder_from_keras_file(artifact.path)
+    for name in (PRETRAINER_FILE, MODEL_FILE):  # a run
+        if artifact.file(name):
+            return _encoder_from_keras_file(artifact.file(name))
+    if artifact.record is not None and artifact.record.task == "finetune_text" and artifact.file(WEIGHTS_FILE):
+        from kerapre.export.runs import load_text_run
+
+        model, _, _ = load_text_run(artifact.path)  # a classifier on a SavedModel encoder
+        return model.backbone, load_vocabulary(os.path.join(artifact.path, VOCAB_FILENAME))
+    checkpoint = os.path.join(artifact.path, CHECKPOINTS_DIR, LATEST_CHECKPOINT)
+    if os.path.exists(checkpoint):
+        return _encoder_from_checkpoint(checkpoint)
+    raise DataError(
+        f"{artifact.describe()} holds no BERT encoder ({PRETRAINER_FILE}, {MODEL_FILE} or a checkpoint): "
+        "pass a BERT pretraining or text fine-tuning run, an export or a checkpoint"
+    )
 
 
 def _encoder_from_keras_file(file):
@@ -209,30 +205,3 @@ def _vocab_beside(path):
 def _vocabulary_size(encoder):
     size = getattr(encoder, "vocabulary_size", None)  # a BertEncoder
     return size if size is not None else len(encoder.vocabulary)  # a TF Hub export's
-
-
-def load_text_run(model_dir):
-    """The classifier, preprocessor and run record of a ``finetune_text`` run directory.
-
-    The classifier comes from ``model.keras``, or, when its encoder was a SavedModel (a
-    TF Hub export), is rebuilt from the run's config and ``model.weights.h5``.
-
-    Returns:
-        ``(model, preprocessor, record)``: a ``RunRecord``, whose ``pair`` says whether the classifier
-        takes sentence pairs (false for runs that predate it).
-    """
-    record = read_run_record(model_dir)
-    if record.task != "finetune_text":
-        raise DataError(f"{model_dir} is a {record.task} run, not a finetune_text run")
-    vocab = load_vocabulary(os.path.join(model_dir, VOCAB_FILENAME))
-    keras_file = os.path.join(model_dir, MODEL_FILE)
-    if os.path.exists(keras_file):
-        model = keras.saving.load_model(keras_file)
-    else:
-        config = from_dict(FinetuneTextConfig, record.config)
-        encoder, _ = load_encoder(config.backbone, trainable=config.trainable, vocab=os.path.join(model_dir, VOCAB_FILENAME))
-        model = TextClassifier(encoder, len(record.label_names), dropout=config.head.dropout)
-        model.load_weights(os.path.join(model_dir, WEIGHTS_FILE))
-    lowercase = True if record.lowercase is None else record.lowercase
-    preprocessor = BertTextPreprocessor(vocab, sequence_length=record.sequence_length, lowercase=lowercase)
-    return model, preprocessor, record

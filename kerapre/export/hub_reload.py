@@ -1,16 +1,15 @@
-"""Loads a kerapre TF Hub encoder export into Keras 3 (``load_hub_encoder``) and finds one
-(``find_hub_encoder``)."""
+"""Loads a kerapre TF Hub encoder export into Keras 3 (``load_hub_encoder``)."""
 
 import os
 
 import keras
 
 from kerapre.data.vocab import VOCAB_FILENAME, load_vocabulary
-from kerapre.errors import ExportError
 from kerapre.export.backbone import INFERENCE_ENDPOINT, TRAINING_ENDPOINT
-from kerapre.export.hub_layout import ENCODER_DIR, ENCODER_FORMAT, HUB_TO_KERAPRE_INPUTS
-from kerapre.export.layout import latest_version_dir, read_metadata
+from kerapre.export.hub_layout import ENCODER_DIR, HUB_TO_KERAPRE_INPUTS
+from kerapre.export.layout import read_metadata
 from kerapre.export.reload import SavedModelLayer
+from kerapre.export.resolve import resolve
 
 
 def load_hub_encoder(path, trainable=False, name="encoder"):
@@ -35,7 +34,7 @@ def load_hub_encoder(path, trainable=False, name="encoder"):
         distribution strategy.
 
     Raises:
-        ExportError: if ``path`` holds no kerapre TF Hub encoder export.
+        ArtifactError: if ``path`` holds no kerapre TF Hub export.
 
     Examples:
 
@@ -46,7 +45,9 @@ def load_hub_encoder(path, trainable=False, name="encoder"):
     model = kerapre.tasks.TextClassifier(encoder, num_classes=2)
     ```
     """
-    path = _encoder_dir(path)
+    hint = "pass saved_models/<name>-hub, one of its versions or its encoder directory"
+    artifact = resolve(path, hint=hint).expect(("hub",), "a TF Hub export written by kerapre", hint)
+    path = os.path.join(artifact.path, ENCODER_DIR)
     layer = SavedModelLayer(
         path,
         call_endpoint=INFERENCE_ENDPOINT,
@@ -65,44 +66,3 @@ def load_hub_encoder(path, trainable=False, name="encoder"):
     model.lowercase = bool(metadata["lowercase"])
     model.hidden_dim = metadata.get("hidden_dim")
     return model
-
-
-def find_hub_encoder(path):
-    """The kerapre TF Hub ``encoder`` SavedModel directory that ``path`` names (that
-    directory, the version directory holding it, or the directory of versions, meaning the
-    highest), or ``None`` if it names none."""
-    return next((c for c in _encoder_candidates(path) if _format(c) == ENCODER_FORMAT), None)
-
-
-def _encoder_dir(path):
-    """``find_hub_encoder(path)``, or an ExportError that says what ``path`` holds instead."""
-    path = os.fspath(path)
-    if not os.path.isdir(path):
-        raise ExportError(f"{path} does not exist: pass a TF Hub export written by kerapre (its encoder directory)")
-    found = find_hub_encoder(path)
-    if found:
-        return found
-    for candidate in _encoder_candidates(path):
-        if os.path.exists(os.path.join(candidate, "saved_model.pb")):
-            raise ExportError(
-                f"{candidate} is not a kerapre TF Hub encoder (format {_format(candidate)!r}): "
-                "export one with kerapre.export(..., formats=['hub']) and pass its directory"
-            )
-    raise ExportError(
-        f"{path} holds no TF Hub encoder: pass saved_models/<name>-hub, one of its versions or its encoder directory"
-    )
-
-
-def _encoder_candidates(path):
-    path = os.fspath(path)
-    if not os.path.isdir(path):
-        return []
-    candidates = [path, os.path.join(path, ENCODER_DIR)]
-    latest = latest_version_dir(path)
-    if latest != path:
-        candidates.append(os.path.join(latest, ENCODER_DIR))
-    return [c for c in candidates if os.path.exists(os.path.join(c, "saved_model.pb"))]
-
-
-def _format(saved_model_dir):
-    return (read_metadata(saved_model_dir) or {}).get("format")

@@ -3,8 +3,7 @@
 import os
 
 from kerapre.export.layout import write_metadata
-
-KERAS_FILE = "model.keras"
+from kerapre.run_record import MODEL_FILE as KERAS_FILE
 
 
 def write_keras(model, directory, metadata):

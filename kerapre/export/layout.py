@@ -12,6 +12,7 @@ import os
 
 from kerapre.atomic import atomic_directory as _atomic_directory
 from kerapre.errors import ExportError
+from kerapre.run_record import OLD_SPELLINGS
 
 METADATA_FILE = "kerapre.json"
 
@@ -76,7 +77,8 @@ def _jsonable(value):
 
 def read_metadata(path):
     """The ``kerapre.json`` of an export: ``path`` may be the export directory, its
-    ``assets.extra`` holder (SavedModels) or a ``.keras`` file beside it."""
+    ``assets.extra`` holder (SavedModels) or a ``.keras`` file beside it. Keys of kerapre 0.1
+    (``vocab_size``, ``vocab_hash``, ``seq_length``) are read under today's spelling."""
     candidates = []
     if os.path.isdir(path):
         candidates = [
@@ -88,7 +90,9 @@ def read_metadata(path):
     for candidate in candidates:
         if os.path.exists(candidate):
             with open(candidate, encoding="utf-8") as f:
-                return json.load(f)
+                record = json.load(f)
+            # Exports written by kerapre 0.1 spell some keys as run.json then did.
+            return {OLD_SPELLINGS.get(key, key): value for key, value in record.items()}
     return None
 
 

@@ -1,12 +1,10 @@
 """Reloading an export as a backbone for fine-tuning, frozen or trainable."""
 
-import os
-
 import keras
 
 from kerapre.errors import ExportError
 from kerapre.export.backbone import INFERENCE_ENDPOINT, TRAINING_ENDPOINT
-from kerapre.export.layout import latest_version_dir, read_metadata
+from kerapre.export.resolve import KERAS_FILE, resolve
 
 
 @keras.saving.register_keras_serializable(package="kerapre")
@@ -54,15 +52,17 @@ def load_backbone(path, trainable=False, cut=None, name="backbone"):
     model = kerapre.tasks.ImageClassifier(backbone, num_classes=10)
     ```
     """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise ExportError(f"{path} does not exist: pass a .keras file, an export directory or a run directory")
-    if os.path.isdir(path) and os.path.exists(os.path.join(path, "model.keras")):
-        path = os.path.join(path, "model.keras")
-    if path.endswith(".keras"):
-        backbone = _backbone_from_keras_file(path, cut, name)
+    artifact = resolve(path).expect(
+        ("keras", "run", "backbone"), "an image backbone",
+        "pass a backbone export (saved_models/<name>-backbone), a .keras file or a CNN training run")
+    if artifact.kind == "backbone":
+        backbone = _backbone_from_saved_model(artifact.path, artifact.metadata, name)
     else:
-        backbone = _backbone_from_saved_model(latest_version_dir(path), name)
+        keras_file = artifact.path if artifact.kind == "keras" else artifact.file(KERAS_FILE)
+        if keras_file is None:
+            raise ExportError(f"{artifact.given} holds no {KERAS_FILE} (its backbone was a SavedModel): pass the "
+                              "backbone export it was fine-tuned from, or export this run with --format backbone")
+        backbone = _backbone_from_keras_file(keras_file, cut, name)
     backbone.trainable = trainable
     return backbone
 
@@ -75,15 +75,7 @@ def _backbone_from_keras_file(path, cut, name):
     return extract_backbone(model, cut, name=name)
 
 
-def _backbone_from_saved_model(path, name):
-    if not os.path.exists(os.path.join(path, "saved_model.pb")):
-        raise ExportError(f"{path} holds no saved_model.pb: pass an export version directory")
-    metadata = read_metadata(path) or {}
-    if metadata.get("format") != "backbone":
-        raise ExportError(
-            f"{path} is not a kerapre backbone export (format {metadata.get('format')!r}): "
-            "export one with `kerapre export --format backbone` or pass the run's model.keras"
-        )
+def _backbone_from_saved_model(path, metadata, name):
     layer = SavedModelLayer(
         path,
         call_endpoint=INFERENCE_ENDPOINT,

@@ -156,7 +156,7 @@ def write_text_serving(
         directory: where to write the SavedModel.
         metadata: JSON-able facts to record in ``kerapre.json`` (name, version, data set);
             the facts of the export itself (``format``, ``task``, ``pair``,
-            ``sequence_length``, ``lowercase``, ``vocab_size``, ``vocab_hash``,
+            ``sequence_length``, ``lowercase``, ``vocabulary_size``, ``vocabulary_hash``,
             ``label_names``, ``signatures``) take precedence.
         label_names: the class names, in class-id order (default: the ids as strings).
         pair: the model classifies sentence pairs.
@@ -198,8 +198,8 @@ def write_text_serving(
             "pair": pair,
             "sequence_length": preprocessor.sequence_length,
             "lowercase": preprocessor.lowercase,
-            "vocab_size": preprocessor.vocabulary_size,
-            "vocab_hash": vocabulary_hash(preprocessor.vocabulary),
+            "vocabulary_size": preprocessor.vocabulary_size,
+            "vocabulary_hash": vocabulary_hash(preprocessor.vocabulary),
             "label_names": names,
             "signatures": first + ["serving_tokenized", "serving_examples"],
         },

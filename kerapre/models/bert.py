@@ -3,14 +3,7 @@
 import keras
 import keras_hub
 
-PRESETS = {
-    # The compact BERT family (Turc et al. 2019); intermediate size is 4 × hidden.
-    "bert_tiny": dict(num_layers=2, hidden_dim=128, num_heads=2),
-    "bert_mini": dict(num_layers=4, hidden_dim=256, num_heads=4),
-    "bert_small": dict(num_layers=4, hidden_dim=512, num_heads=8),
-    "bert_medium": dict(num_layers=8, hidden_dim=512, num_heads=8),
-    "bert_base": dict(num_layers=12, hidden_dim=768, num_heads=12),
-}
+from kerapre.config.presets import BERT_PRESETS as PRESETS
 
 
 def _kernel_initializer():

@@ -2,37 +2,9 @@
 
 import keras
 
-PRESETS = {
-    # Conv2D 32 -> MaxPool -> Conv2D 64 -> MaxPool -> Flatten -> Dense 128 -> Dense 10.
-    "cnn_mnist": dict(
-        image_shape=(28, 28, 1),
-        conv_filters=(32, 64),
-        pool_after=(True, True),
-        dense_units=(128,),
-        num_classes=10,
-    ),
-    # Conv2D 32 -> MaxPool -> Conv2D 64 -> MaxPool -> Conv2D 64 -> Flatten -> Dense 64 -> Dense 10.
-    "cnn_cifar": dict(
-        image_shape=(32, 32, 3),
-        conv_filters=(32, 64, 64),
-        pool_after=(True, True, False),
-        dense_units=(64,),
-        num_classes=10,
-    ),
-}
+from kerapre.config.presets import CNN_PRESETS as PRESETS
 
 DEFAULT_CUT = "flatten"
-
-
-def layer_names(preset):
-    """The layer names of a preset, input excluded, without building it."""
-    spec = PRESETS[preset]
-    names = ["rescale"]
-    for i, pool in enumerate(spec["pool_after"], start=1):
-        names += [f"conv_{i}"] + ([f"pool_{i}"] if pool else [])
-    names.append("flatten")
-    names += [f"dense_{i}" for i in range(1, len(spec["dense_units"]) + 1)]
-    return names + ["logits"]
 
 
 @keras.saving.register_keras_serializable(package="kerapre")

@@ -1,26 +1,7 @@
-"""Summaries of repeated runs (mean ± std over seeds), written as CSV and PNG."""
+"""Result tables as CSV for tools and bar charts as PNG for people (summaries come from ``summary``)."""
 
 import csv
 import os
-import statistics
-
-
-def summarise(rows, group_key="method", value_key="test_accuracy"):
-    """Groups ``rows`` (dicts) by ``group_key`` and returns one summary dict per group,
-    in first-seen order: ``{group_key, "n", "mean", "std", "values"}``."""
-    groups = {}
-    for row in rows:
-        groups.setdefault(row[group_key], []).append(float(row[value_key]))
-    return [
-        {
-            group_key: name,
-            "n": len(values),
-            "mean": statistics.fmean(values),
-            "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-            "values": values,
-        }
-        for name, values in groups.items()
-    ]
 
 
 def write_csv(rows, path):
@@ -37,7 +18,7 @@ def write_csv(rows, path):
 
 
 def write_summary_csv(summary, path):
-    """Writes :func:`summarise` output as CSV (one row per group: n, mean, std; floats to 4
+    """Writes ``kerapre.report.summary.summarise`` output as CSV (one row per group: n, mean, std; floats to 4
     decimals, the per-seed values left out), atomically."""
     return write_csv(
         [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in s.items() if k != "values"} for s in summary],
@@ -49,7 +30,7 @@ def bar_chart(summary, path, *, title, ylabel="test accuracy", group_key="method
     """A PNG bar chart of ``summary`` means with ±std error bars and each seed as a dot.
 
     Args:
-        summary: the output of :func:`summarise`.
+        summary: the output of ``kerapre.report.summary.summarise``.
         path: the PNG file to write.
         title: the chart title.
         ylabel: the y-axis label.
@@ -62,16 +43,16 @@ def bar_chart(summary, path, *, title, ylabel="test accuracy", group_key="method
     import matplotlib.pyplot as plt
 
     names = [s[group_key] for s in summary]
-    means = [s["mean"] for s in summary]
+    means = [s["test_mean"] for s in summary]
     fig, ax = plt.subplots(figsize=(1.6 * len(names) + 2, 4))
-    ax.bar(names, means, yerr=[s["std"] for s in summary], capsize=6, color="#4c72b0", alpha=0.8)
+    ax.bar(names, means, yerr=[s["test_std"] for s in summary], capsize=6, color="#4c72b0", alpha=0.8)
     lowest = min(min(s["values"]) for s in summary)
     bottom = max(0.0, lowest - 0.1)
     ax.set_ylim(bottom, 1.0)
     for i, s in enumerate(summary):
         # Seeds as dots beside the error bar, the mean written inside the bar.
         ax.scatter([i + 0.18] * len(s["values"]), s["values"], color="black", s=12, zorder=3)
-        ax.text(i, bottom + 0.02 * (1 - bottom), f"{s['mean']:.3f} ± {s['std']:.3f}",
+        ax.text(i, bottom + 0.02 * (1 - bottom), f"{s['test_mean']:.3f} ± {s['test_std']:.3f}",
                 ha="center", color="white", fontsize=9, fontweight="bold")
     if baseline and baseline[1] > bottom:
         ax.axhline(baseline[1], linestyle="--", color="gray", label=baseline[0])

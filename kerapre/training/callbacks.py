@@ -6,6 +6,7 @@ import time
 
 import keras
 
+from kerapre.run_record import CHECKPOINTS_DIR, LATEST_CHECKPOINT
 from kerapre.training.backup import StopOnNaN
 
 
@@ -28,13 +29,13 @@ def standard_callbacks(model_dir, *, checkpoints=True, keep_every_checkpoint=Tru
         keras.callbacks.CSVLogger(os.path.join(model_dir, "metrics.csv"), append=append),
     ]
     if checkpoints:
-        os.makedirs(os.path.join(model_dir, "checkpoints"), exist_ok=True)
+        os.makedirs(os.path.join(model_dir, CHECKPOINTS_DIR), exist_ok=True)
         callbacks.append(
             keras.callbacks.ModelCheckpoint(
                 os.path.join(
                     model_dir,
-                    "checkpoints",
-                    "epoch-{epoch:03d}.weights.h5" if keep_every_checkpoint else "latest.weights.h5",
+                    CHECKPOINTS_DIR,
+                    "epoch-{epoch:03d}.weights.h5" if keep_every_checkpoint else LATEST_CHECKPOINT,
                 ),
                 save_weights_only=True,
             )

@@ -41,15 +41,11 @@ from kerapre import __version__
 from kerapre.config import save_config, to_dict
 from kerapre.distribute import get_strategy, global_batch_size, run_directory, set_precision, steps_per_execution, \
     whole_executions
-from kerapre.run_record import RunRecord, write_run_record
+from kerapre.run_record import BACKUP_DIR, CONFIG_FILE, MODEL_FILE, WEIGHTS_FILE, RunRecord, write_run_record
 from kerapre.training.backup import RunBackup, StopOnNaN
 from kerapre.training.callbacks import StepTimer, standard_callbacks
 from kerapre.training.compile import compile_model
 
-CONFIG_FILE = "config.yaml"
-BACKUP_DIR = "backup"
-MODEL_FILE = "model.keras"
-WEIGHTS_FILE = "model.weights.h5"
 
 
 class TrainingRun:
@@ -137,8 +133,12 @@ class TrainingRun:
     # === Training ===
 
     def fit(self, model, train, *, epochs, steps_per_epoch=None, validation_data=None, initial_epoch=0,
-            checkpoints=True, keep_every_checkpoint=True, callbacks=()):
+            checkpoints=True, keep_every_checkpoint=True, callbacks=(), on_nan="raise"):
         """``model.fit`` with the run's callbacks; returns this call's history.
+
+        A loss that becomes NaN raises ``TrainingError`` (``on_nan="raise"``) or, with
+        ``on_nan="stop"`` (one trial of a grid, where a diverged choice simply loses), stops
+        this ``fit`` only.
 
         ``train`` is shuffled by its pipeline. With ``steps_per_epoch``, it is an endless
         stream and, if ``train.backup`` is on, a backup is kept after every epoch: a run
@@ -163,6 +163,9 @@ class TrainingRun:
                                                append=initial_epoch > 0 or self._fits > 0)
         else:
             run_callbacks = [StopOnNaN(None, checkpoints=False)]
+        if on_nan == "stop":
+            run_callbacks = [c for c in run_callbacks if not isinstance(c, StopOnNaN)]
+            run_callbacks.insert(0, keras.callbacks.TerminateOnNaN())
         start = time.perf_counter()
         fit = model.fit(
             train,

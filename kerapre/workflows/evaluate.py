@@ -1,14 +1,15 @@
 """Accuracy of any trained artefact (run directory, ``.keras`` file, serving export) on a data set."""
 
-import os
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from kerapre.data import image_pipeline, load_image_dataset
 from kerapre.errors import ExportError
-from kerapre.export.layout import latest_version_dir
+from kerapre.export.resolve import resolve
+from kerapre.export.runs import load_image_run
+
+HINT = "pass a run directory, a .keras file or a serving export"
 
 
 def evaluate(model_path, data=None, split=None, batch_size=256):
@@ -24,7 +25,7 @@ def evaluate(model_path, data=None, split=None, batch_size=256):
     Returns:
         ``{"model", "data", "split", "accuracy", "examples"}``.
     """
-    predict, image_shape, run_data = _predictor(os.fspath(model_path))
+    predict, image_shape, run_data = _predictor(model_path)
     data = data or (run_data or {}).get("name") or "mnist_5k"
     split = split or (run_data or {}).get("eval_split") or "test"
     ds = image_pipeline(load_image_dataset(data, split), batch_size=batch_size, training=False,
@@ -39,26 +40,19 @@ def evaluate(model_path, data=None, split=None, batch_size=256):
 
 
 def _predictor(path):
-    from kerapre.workflows.finetune_image import load_run_model
-
-    if not os.path.exists(path):
-        raise ExportError(f"{path} does not exist: pass a run directory, a .keras file or a serving export")
-    if os.path.isdir(path) and os.path.exists(os.path.join(path, "run.json")):
-        import json
-
-        model = load_run_model(path)
-        with open(os.path.join(path, "run.json"), encoding="utf-8") as f:
-            run_data = json.load(f).get("config", {}).get("data")
+    """``(predict(images) -> class ids, image shape, the run's data section or None)``."""
+    artifact = resolve(path, hint=HINT).expect(("run", "keras", "serving"), "an image classifier", HINT)
+    if artifact.kind == "run":
+        model = load_image_run(artifact.path)
+        run_data = artifact.record.config.get("data") if artifact.record is not None else None
         return _keras_predict(model), tuple(model.input_shape[1:]), run_data
-    if path.endswith(".keras"):
-        model = keras.saving.load_model(path)
+    if artifact.kind == "keras":
+        model = keras.saving.load_model(artifact.path)
         return _keras_predict(model), tuple(model.input_shape[1:]), None
-    export_dir = latest_version_dir(path)
-    if not os.path.exists(os.path.join(export_dir, "saved_model.pb")):
-        raise ExportError(f"{path} is not a run directory, .keras file or SavedModel export")
-    signature = tf.saved_model.load(export_dir).signatures.get("serving_default")
+    signature = tf.saved_model.load(artifact.path).signatures.get("serving_default")
     if signature is None or "image" not in signature.structured_input_signature[1]:
-        raise ExportError(f"{export_dir} has no serving_default signature taking 'image': is it a serving export?")
+        raise ExportError(f"{artifact.path} has no serving_default signature taking 'image': is it a text "
+                          "classifier? use `kerapre predict` for text")
     spec = signature.structured_input_signature[1]["image"]
     return (lambda images: signature(image=images)["class_ids"]), tuple(spec.shape[1:]), None
 

@@ -2,21 +2,21 @@
 
 import dataclasses
 import os
+import typing
 
 import keras
 
-from kerapre.config import FinetuneConfig, from_dict, validate
+from kerapre.config import AUTO, FinetuneConfig, validate
+from kerapre.config.paths import AUTO_IMAGE_BACKBONES
 from kerapre.data import image_dataset_info, image_pipeline, load_image_dataset, split_labelled_pool
+from kerapre.data.few_labels import VALIDATION_SEED
 from kerapre.distribute import shard_by
-from kerapre.errors import ExportError
-from kerapre.export.reload import load_backbone
-from kerapre.models.cnn import CNN
-from kerapre.run_record import has_run_record, read_run_record
-from kerapre.tasks.image_classifier import ImageClassifier, extract_backbone
+from kerapre.errors import ConfigError
+from kerapre.export.runs import build_image_classifier
 from kerapre.training.compile import classification_objective
-from kerapre.training.run import MODEL_FILE, WEIGHTS_FILE, TrainingRun
+from kerapre.run_record import MODEL_FILE
+from kerapre.training.run import TrainingRun
 
-SCRATCH = "scratch"
 
 
 @dataclasses.dataclass
@@ -31,6 +31,8 @@ class FinetuneResult:
         test_loss: loss on ``data.eval_split``.
         train_examples: how many labelled examples were trained on.
         seconds: wall time of the ``fit`` calls.
+        validation_accuracy: accuracy on the held-out validation split (``None`` without
+            ``validation_per_class``).
     """
 
     model: keras.Model
@@ -40,24 +42,23 @@ class FinetuneResult:
     test_loss: float
     train_examples: int
     seconds: float
+    validation_accuracy: typing.Optional[float] = None
 
 
-def build_finetune_model(config, num_classes, trainable=None):
-    """The ``ImageClassifier`` a fine-tuning config describes (call inside ``strategy.scope()``).
-
-    Args:
-        config: a ``FinetuneConfig``.
-        num_classes: classes of the target task.
-        trainable: overrides ``config.trainable`` (used by the two-phase schedule).
-    """
-    trainable = config.trainable if trainable is None else trainable
-    if config.backbone == SCRATCH:
-        fresh = CNN.from_preset(config.model.preset, num_classes=num_classes, cut=config.model.cut)
-        backbone = extract_backbone(fresh, config.model.cut)
-        backbone.trainable = trainable
-    else:
-        backbone = load_backbone(config.backbone, trainable=trainable, cut=config.model.cut)
-    return ImageClassifier(backbone, num_classes, head_units=config.head.units, dropout=config.head.dropout)
+def backbone_path(backbone):
+    """``backbone`` with ``auto`` replaced by what ``kerapre pretrain cnn`` and ``kerapre
+    export`` write by default: the latest backbone export, else the run."""
+    if backbone != AUTO:
+        return backbone
+    export, run = AUTO_IMAGE_BACKBONES
+    if os.path.isdir(export):
+        return export
+    if os.path.exists(os.path.join(run, MODEL_FILE)):
+        return run
+    raise ConfigError(
+        f"no pretrained backbone in {export} or {run}: run `kerapre pretrain cnn` and `kerapre export` first, "
+        "or pass --backbone PATH (or --backbone scratch)"
+    )
 
 
 def finetune_image(config=None, model_dir=None):
@@ -84,18 +85,23 @@ def finetune_image(config=None, model_dir=None):
     ```
     """
     config = validate(config or FinetuneConfig())
+    config = dataclasses.replace(config, backbone=backbone_path(config.backbone))  # the run records the path
     data = config.data
     with TrainingRun(config, model_dir, task="finetune_image") as run:
         info = image_dataset_info(data.name, data_dir=data.data_dir)
         batch = run.global_batch(data.batch_size)
         with run.scope():
-            model = build_finetune_model(config, info.num_classes, trainable=config.trainable and not config.two_phase)
+            model = build_image_classifier(config, info.num_classes, trainable=config.trainable and not config.two_phase)
             run.compile(model, **classification_objective())
         image_shape = tuple(model.input_shape[1:])
 
         pool = load_image_dataset(data.name, data.train_split, data_dir=data.data_dir)
         if data.limit:
             pool = pool.take(data.limit)
+        validation = None
+        if config.validation_per_class:
+            validation, pool = split_labelled_pool(pool, config.validation_per_class, num_classes=info.num_classes,
+                                                   seed=VALIDATION_SEED)
         if config.labels_per_class:
             pool, _ = split_labelled_pool(
                 pool, config.labels_per_class, num_classes=info.num_classes, seed=config.train.seed
@@ -105,42 +111,29 @@ def finetune_image(config=None, model_dir=None):
         if data.limit:
             test_ds = test_ds.take(data.limit)
         test = image_pipeline(test_ds, batch_size=max(batch, 256), training=False, image_shape=image_shape)
+        if validation is not None:
+            validation = image_pipeline(validation, batch_size=max(batch, 256), training=False,
+                                        image_shape=image_shape)
         # Cached and shuffled whole: the workers of a cluster split every batch.
         train, test = shard_by(train, "data"), shard_by(test, "data")
+        validation = shard_by(validation, "data") if validation is not None else None
 
-        run.fit(model, train, epochs=config.train.epochs, checkpoints=False)
+        run.fit(model, train, epochs=config.train.epochs, validation_data=validation, checkpoints=False)
         if config.two_phase:
             with run.scope():
                 model.backbone.trainable = True
                 run.compile(model, learning_rate=config.unfreeze_learning_rate, **classification_objective())
             run.fit(model, train, initial_epoch=config.train.epochs, epochs=config.train.epochs + config.unfreeze_epochs,
-                    checkpoints=False)
+                    validation_data=validation, checkpoints=False)
         test_loss, test_accuracy = model.evaluate(test, verbose=0)
+        validation_accuracy = float(model.evaluate(validation, verbose=0)[1]) if validation is not None else None
         train_examples = (
             config.labels_per_class * info.num_classes if config.labels_per_class else int(pool.cardinality())
         )
         run.save_model(model)
         run.finish(data=data.name, label_names=list(info.label_names), train_examples=train_examples,
-                   test_accuracy=float(test_accuracy))
+                   validation_accuracy=validation_accuracy, test_accuracy=float(test_accuracy))
     return FinetuneResult(
-        model, model_dir, run.history, float(test_accuracy), float(test_loss), train_examples, run.fit_seconds
+        model, model_dir, run.history, float(test_accuracy), float(test_loss), train_examples, run.fit_seconds,
+        validation_accuracy,
     )
-
-
-def load_run_model(model_dir):
-    """The trained model of a run directory (``model.keras``, or rebuilt from ``run.json``
-    and ``model.weights.h5`` when the backbone came from a SavedModel)."""
-    keras_file = os.path.join(model_dir, MODEL_FILE)
-    if os.path.exists(keras_file):
-        return keras.saving.load_model(keras_file)
-    if not has_run_record(model_dir):
-        raise ExportError(f"{model_dir} is not a kerapre run (no model.keras or run.json): pass --model-dir of a run")
-    record = read_run_record(model_dir)
-    model = build_finetune_model(from_dict(FinetuneConfig, record.config), len(record.label_names))
-    model.load_weights(os.path.join(model_dir, WEIGHTS_FILE))
-    return model
-
-
-def run_label_names(model_dir):
-    """The class names recorded in a run's ``run.json`` (``None`` if absent)."""
-    return read_run_record(model_dir).label_names if has_run_record(model_dir) else None

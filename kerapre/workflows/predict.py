@@ -5,8 +5,10 @@ import os
 import numpy as np
 
 from kerapre.errors import DataError, ExportError
-from kerapre.export.layout import latest_version_dir, read_metadata
-from kerapre.run_record import has_run_record
+from kerapre.export.resolve import resolve
+from kerapre.export.runs import load_text_run
+
+HINT = "pass a text classifier's serving export, .keras export or finetune text run"
 
 
 def predict_text(model_path, texts, second=None):
@@ -41,8 +43,6 @@ def predict_text(model_path, texts, second=None):
     if second is not None and len(second) != len(texts):
         raise DataError(f"{len(texts)} first texts but {len(second)} second texts: pass one second text per pair")
     path = os.fspath(model_path)
-    if not os.path.exists(path):
-        raise ExportError(f"{path} does not exist: pass a text classifier's serving export, .keras export or run")
     classify, label_names, pair = _classifier(path)
     if pair != (second is not None):
         raise DataError(
@@ -63,28 +63,22 @@ def predict_text(model_path, texts, second=None):
 
 def _classifier(path):
     """``(classify(texts, second) -> probabilities, label names, pair)`` for any kind of path."""
-    if os.path.isdir(path) and has_run_record(path):
-        from kerapre.export.encoders import load_text_run
-
+    artifact = resolve(path, hint=HINT).expect(("run", "keras", "serving"), "a text classifier", HINT)
+    if artifact.kind == "run":
         try:
-            model, preprocessor, record = load_text_run(path)
+            model, _, record = load_text_run(artifact.path)
         except DataError as error:  # another kind of run
             raise ExportError(str(error)) from None
         label_names = _label_names(record.to_dict(), path, model.num_classes)
-        return _keras_classify(model, preprocessor, record.pair), label_names, record.pair
-    if path.endswith(".keras") or (os.path.isdir(path) and os.path.exists(os.path.join(path, "model.keras"))):
-        file = path if path.endswith(".keras") else os.path.join(path, "model.keras")
-        return _keras_classifier(file, read_metadata(file) or {})
-    export_dir = latest_version_dir(path)
-    if not os.path.exists(os.path.join(export_dir, "saved_model.pb")):
-        raise ExportError(f"{path} is not a serving export, .keras export or run directory of a text classifier")
-    return _serving_classifier(export_dir)
+        return _keras_classify(model, record.pair), label_names, record.pair
+    if artifact.kind == "keras":
+        return _keras_classifier(artifact.path, artifact.metadata or {})
+    return _serving_classifier(artifact.path, artifact.metadata or {})
 
 
-def _serving_classifier(export_dir):
+def _serving_classifier(export_dir, metadata):
     import tensorflow as tf
 
-    metadata = read_metadata(export_dir) or {}
     if metadata.get("task") != "text_classification":
         raise ExportError(
             f"{export_dir} is not a text classifier's serving export (task {metadata.get('task')!r}): "
@@ -104,29 +98,29 @@ def _serving_classifier(export_dir):
 def _keras_classifier(file, record):
     import keras
 
-    from kerapre.data.text_preprocessor import BertTextPreprocessor
-    from kerapre.data.vocab import VOCAB_FILENAME
     from kerapre.tasks.text_classifier import TextClassifier
 
-    if not os.path.exists(file):
-        raise ExportError(f"{file} does not exist: pass a text classifier's .keras export or run directory")
     model = keras.saving.load_model(file)
     if not isinstance(model, TextClassifier):
         raise ExportError(f"{file} holds a {type(model).__name__}, not a TextClassifier: pass a text classifier")
-    vocab = os.path.join(os.path.dirname(file), VOCAB_FILENAME)
-    if not os.path.exists(vocab):
-        raise ExportError(f"no {VOCAB_FILENAME} beside {file}: the classifier's vocabulary is needed to tokenise")
-    preprocessor = BertTextPreprocessor(vocab, sequence_length=record["sequence_length"],
-                                        lowercase=record.get("lowercase", True))
+    if model.preprocessor is None:  # saved by kerapre 0.1: the vocabulary is beside it
+        from kerapre.data.text_preprocessor import BertTextPreprocessor
+        from kerapre.data.vocab import VOCAB_FILENAME
+
+        vocab = os.path.join(os.path.dirname(file), VOCAB_FILENAME)
+        if not os.path.exists(vocab):
+            raise ExportError(f"no {VOCAB_FILENAME} beside {file}: the classifier's vocabulary is needed to tokenise")
+        model.preprocessor = BertTextPreprocessor(vocab, sequence_length=record["sequence_length"],
+                                                  lowercase=record.get("lowercase", True))
     label_names = _label_names(record, file, model.num_classes)
-    return _keras_classify(model, preprocessor, bool(record.get("pair"))), label_names, bool(record.get("pair"))
+    return _keras_classify(model, bool(record.get("pair"))), label_names, bool(record.get("pair"))
 
 
-def _keras_classify(model, preprocessor, pair):
+def _keras_classify(model, pair):
     import keras
 
     def classify(texts, second):
-        logits = keras.ops.cast(model(preprocessor((texts, second) if pair else texts), training=False), "float32")
+        logits = keras.ops.cast(model.predict((texts, second) if pair else texts, verbose=0), "float32")
         return keras.ops.convert_to_numpy(keras.ops.softmax(logits))
 
     return classify

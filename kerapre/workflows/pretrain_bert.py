@@ -22,7 +22,9 @@ from kerapre.data.vocab import load_vocabulary, vocabulary_hash
 from kerapre.data.vocab_learning import learn_vocabulary
 from kerapre.distribute import num_workers, shard_by
 from kerapre.training import WarmupLinearDecay
-from kerapre.export.encoders import PRETRAINER_FILE, VOCAB_FILE, build_pretrainer, init_vocabulary_path
+from kerapre.export.encoders import INIT_HINT, INIT_KINDS, VOCAB_FILE, build_pretrainer, init_vocabulary_path
+from kerapre.export.resolve import resolve
+from kerapre.run_record import PRETRAINER_FILE
 from kerapre.training.run import TrainingRun
 
 EVAL_METRICS = ("mlm_accuracy", "mlm_perplexity", "nsp_accuracy", "loss")
@@ -213,6 +215,8 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
     ```
     """
     config = validate(config or BertPretrainConfig())
+    if config.model.init:  # a missing or unreadable init fails here, before anything is written
+        resolve(config.model.init, hint=INIT_HINT).expect(INIT_KINDS, "a BERT encoder to continue from", INIT_HINT)
     for source in (config.data.corpus, *config.data.extra_corpora, config.data.eval_corpus):
         if source:  # a missing file or unknown set fails here, before anything is written
             iter_documents(source, config.data.train_split, text_key=config.data.text_key,

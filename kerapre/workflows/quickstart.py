@@ -1,15 +1,19 @@
 """``kerapre quickstart``: the whole pretrain → export → reload → fine-tune path on bundled data."""
 
 import copy
-import json
 import os
 import time
 
 from kerapre.config import QuickstartConfig, save_config, validate
+from kerapre.config.cnn import SCRATCH
 from kerapre.export import export
-from kerapre.report import bar_chart, summarise, write_csv, write_summary_csv
-from kerapre.workflows.finetune_image import SCRATCH, finetune_image
+from kerapre.run_record import read_run_record
+from kerapre.report import bar_chart, compare_to_scratch, format_comparisons, format_summary, summarise, write_csv, \
+    write_summary_csv
+from kerapre.workflows.finetune_image import finetune_image
 from kerapre.workflows.pretrain_cnn import pretrain_cnn
+
+PRETRAINED = "pretrained"
 
 
 def run_cnn_stage(config, output_dir="runs/quickstart", export_dir="saved_models", log=print):
@@ -47,16 +51,19 @@ def run_cnn_stage(config, output_dir="runs/quickstart", export_dir="saved_models
             )
             rows.append(
                 {
+                    "backbone": "none" if method == SCRATCH else PRETRAINED,
                     "method": method,
                     "seed": seed,
                     "labels_per_class": ft.labels_per_class,
                     "train_examples": result.train_examples,
                     "cut": pre.model.cut,
+                    "validation_accuracy": _rounded(result.validation_accuracy),
                     "test_accuracy": round(result.test_accuracy, 4),
                     "fit_seconds": round(result.seconds, 1),
                 }
             )
-            log(f"[cnn] {method:9s} seed {seed}: test accuracy {result.test_accuracy:.4f} ({result.seconds:.0f} s)")
+            log(f"[cnn] {method:9s} seed {seed}: validation {_format(result.validation_accuracy)}, "
+                f"test {result.test_accuracy:.4f} ({result.seconds:.0f} s)")
 
     summary = summarise(rows)
     write_csv(rows, os.path.join(stage_dir, "results.csv"))
@@ -143,37 +150,23 @@ def run_report_stage(config, output_dir="runs/quickstart", export_dir="saved_mod
     return results
 
 
-def format_summary(summary):
-    """The summary as an aligned text table."""
-    lines = [f"{'method':10s} {'test accuracy':>22s}   per seed"]
-    for s in summary:
-        seeds = " ".join(f"{v:.4f}" for v in s["values"])
-        lines.append(f"{s['method']:10s} {s['mean']:>12.4f} ± {s['std']:.4f}   {seeds}")
-    return "\n".join(lines)
+def _rounded(value):
+    return None if value is None else round(value, 4)
 
 
-def verdict(summary):
-    """One line per pretrained method: does it beat scratch by more than the seed spread?"""
-    by_method = {s["method"]: s for s in summary}
-    scratch = by_method.get(SCRATCH)
-    if not scratch:
-        return []
-    lines = []
-    for name in ("frozen", "trainable"):
-        if name in by_method:
-            s = by_method[name]
-            gain = s["mean"] - scratch["mean"]
-            if min(s["n"], scratch["n"]) < 2:
-                lines.append(f"{name} vs scratch: {gain:+.4f} with one seed, no spread to judge it by "
-                             "(run more seeds to tell)")
-                continue
-            spread = max(s["std"], scratch["std"])
-            beats = "beats" if gain > spread else "does not beat"
-            lines.append(
-                f"{name} {beats} scratch by more than the seed spread: "
-                f"{gain:+.4f} vs spread {spread:.4f}"
-            )
-    return lines
+def _format(value):
+    return "-" if value is None else f"{value:.4f}"
+
+
+def print_summary(summary, log, majority=None):
+    """The summary table, then the verdict of each pretrained way against scratch (the
+    report's rule: the better of frozen and trainable chosen on validation, against 2 SE)."""
+    log("")
+    log(format_summary(summary))
+    if majority is not None:
+        log(f"{'majority':10s} {majority:>12.4f}   (always the test split's most frequent class)")
+    for line in format_comparisons(compare_to_scratch(summary), prefix="verdict:"):
+        log(line)
 
 
 def run_bert_stage(config, output_dir="runs/quickstart", export_dir="saved_models", log=print):
@@ -243,6 +236,7 @@ def run_text_finetuning(config, pretrain_dir, stage_dir, export_dir="saved_model
                                    log=lambda *_: None)
             results[(method, seed)] = result
             rows.append({
+                "backbone": "none" if method == SCRATCH else PRETRAINED,
                 "method": method,
                 "seed": seed,
                 "learning_rate": result.learning_rate,
@@ -256,8 +250,7 @@ def run_text_finetuning(config, pretrain_dir, stage_dir, export_dir="saved_model
                 f"test {result.test_accuracy:.4f} (lr {result.learning_rate:g}, {result.seconds:.0f} s)")
 
     summary = summarise(rows)
-    validation = {s["method"]: s["mean"] for s in summarise(rows, value_key="validation_accuracy")}
-    chosen = max(validation, key=validation.get)
+    chosen = max(summary, key=lambda s: s["validation_mean"])["method"]
     seed = max(config.seeds, key=lambda sd: results[(chosen, sd)].validation_accuracy)
     best = results[(chosen, seed)]
     majority = rows[0]["test_majority_rate"]
@@ -270,23 +263,17 @@ def run_text_finetuning(config, pretrain_dir, stage_dir, export_dir="saved_model
                f"({ft.train.epochs} epochs; mean ± std over {len(config.seeds)} seed(s))"),
         baseline=("majority class", majority),
     )
-    log("")
-    log(format_summary(summary))
-    log(f"{'majority':10s} {majority:>12.4f}   (always the test split's most frequent class)")
-    for line in verdict(summary):
-        log(line)
+    print_summary(summary, log, majority)
     log(f"chosen on validation: {chosen} (seed {seed}, validation accuracy {best.validation_accuracy:.4f})")
 
-    with open(os.path.join(best.model_dir, "run.json"), encoding="utf-8") as f:
-        record = json.load(f)
+    record = read_run_record(best.model_dir)
     paths = export(
         best.model,
         config.export_name,
         base_dir=export_dir,
-        preprocessor=best.preprocessor,
-        label_names=record["label_names"],
+        label_names=record.label_names,
         metadata={"task": "finetune_text", "method": chosen, "data": ft.data.name,
-                  "data_license": record.get("data_license"),
+                  "data_license": record.data_license,
                   "backbone": SCRATCH if chosen == SCRATCH else pretrain_dir,
                   "validation_accuracy": best.validation_accuracy, "test_accuracy": best.test_accuracy},
     )
@@ -321,10 +308,7 @@ def quickstart(config=None, stages=STAGES, output_dir="runs/quickstart", export_
         start = time.perf_counter()
         if stage == "cnn":
             summary, _ = run_cnn_stage(config.cnn, output_dir, export_dir, log)
-            log("")
-            log(format_summary(summary))
-            for line in verdict(summary):
-                log(line)
+            print_summary(summary, log)
             log(f"report: {os.path.join(output_dir, 'cnn', 'summary.csv')}, "
                 f"{os.path.join(output_dir, 'cnn', 'accuracy.png')}")
         if stage == "bert":

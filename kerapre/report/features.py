@@ -8,12 +8,15 @@ pooled = kerapre.extract_text_features("runs/bert_pretrain", ["A moving film.", 
 ```
 """
 
+import keras
 import numpy as np
 import tensorflow as tf
 
 from kerapre.errors import DataError
+from kerapre.tasks.text_classifier import ENCODER_INPUTS, TextClassifier
 
 DEFAULT_BATCH = 256
+POOLINGS = ("pooled_output", "mean")
 
 
 def extract_features(backbone, images, *, batch_size=DEFAULT_BATCH):
@@ -59,25 +62,27 @@ def extract_features(backbone, images, *, batch_size=DEFAULT_BATCH):
             f"images of shape {tuple(shape)} do not fit the backbone's input {expected}: "
             "pass images the backbone was made for"
         )
-    rows = [np.asarray(backbone(batch, training=False)) for batch in batches]
-    if not rows:
+    if int(batches.cardinality()) == 0:
         return np.zeros((0, int(np.prod(backbone.output_shape[1:]))), np.float32)
-    features = np.concatenate(rows)
+    features = np.asarray(backbone.predict(batches, verbose=0))
     return features.reshape(len(features), -1).astype(np.float32, copy=False)
 
 
-def extract_text_features(encoder, texts, *, vocab=None, sequence_length=128, lowercase=True,
+def extract_text_features(encoder, texts, *, vocab=None, sequence_length=128, lowercase=None,
                           output="pooled_output", batch_size=DEFAULT_BATCH):
     """Runs texts through a BERT encoder in inference mode and returns one vector per text.
 
     Args:
-        encoder: a ``BertEncoder``-like model (as from ``kerapre.load_encoder``), or any
-            path ``load_encoder`` takes; with a model, ``vocab`` is required.
+        encoder: a ``TextClassifier`` (its encoder and its own preprocessor), a
+            ``BertEncoder``-like model (as from ``kerapre.load_encoder``; then ``vocab`` is
+            required), or any path ``load_encoder`` takes.
         texts: strings, or ``(first, second)`` pairs of lists of strings for sentence pairs.
         vocab: the encoder's vocabulary (a list of tokens or a ``vocab.txt``); default: the
-            one beside ``encoder``'s path.
-        sequence_length: tokens per packed input (longer texts are truncated).
-        lowercase: lowercase before tokenising (as the vocabulary was learned).
+            one that comes with ``encoder``.
+        sequence_length: tokens per packed input (longer texts are truncated); ignored for
+            a ``TextClassifier``.
+        lowercase: lowercase before tokenising; ``None``: as the encoder's vocabulary was
+            learned (what its run or export records; uncased if nothing is recorded).
         output: ``pooled_output`` (the [CLS] vector through the pooler) or ``mean`` (the
             mean of ``sequence_output`` over real tokens).
         batch_size: texts per forward pass.
@@ -92,32 +97,43 @@ def extract_text_features(encoder, texts, *, vocab=None, sequence_length=128, lo
     ```
     """
     from kerapre.data.text_preprocessor import BertTextPreprocessor
-    from kerapre.data.vocab import load_vocabulary
 
-    if output not in ("pooled_output", "mean"):
-        raise DataError(f"unknown output {output!r}: choose pooled_output or mean")
-    if not hasattr(encoder, "predict"):
+    if output not in POOLINGS:
+        raise DataError(f"unknown output {output!r}: choose {' or '.join(POOLINGS)}")
+    preprocessor = getattr(encoder, "preprocessor", None)
+    if isinstance(encoder, TextClassifier):
+        encoder = encoder.backbone
+    elif not hasattr(encoder, "predict"):
         from kerapre.export.encoders import load_encoder
+        from kerapre.export.resolve import resolve
 
-        encoder, found = load_encoder(encoder, trainable=False, vocab=vocab)
-        vocab = found
-    if vocab is None:
-        raise DataError("a model encoder needs its vocabulary: pass vocab= (tokens or a vocab.txt)")
-    if isinstance(vocab, str):
-        vocab = load_vocabulary(vocab)
-    preprocessor = BertTextPreprocessor(vocab, sequence_length=sequence_length, lowercase=lowercase)
+        recorded = resolve(encoder).lowercase
+        lowercase = (True if recorded is None else recorded) if lowercase is None else lowercase
+        encoder, vocab = load_encoder(encoder, trainable=False, vocab=vocab)
+    if preprocessor is None:
+        if vocab is None:
+            raise DataError("a model encoder needs its vocabulary: pass vocab= (tokens or a vocab.txt)")
+        preprocessor = BertTextPreprocessor(vocab, sequence_length=sequence_length,
+                                            lowercase=True if lowercase is None else lowercase)
     pair = isinstance(texts, tuple)
-    count = len(texts[0]) if pair else len(texts)
-    rows = []
-    for start in range(0, count, batch_size):
-        chunk = tuple(list(t[start:start + batch_size]) for t in texts) if pair else list(texts[start:start + batch_size])
-        inputs = preprocessor(tuple(tf.constant(c) for c in chunk) if pair else tf.constant(chunk))
-        outputs = encoder(inputs, training=False)
-        if output == "pooled_output":
-            rows.append(np.asarray(outputs["pooled_output"], np.float32))
-        else:
-            mask = tf.cast(inputs["padding_mask"], tf.float32)[..., None]
-            sequence = tf.cast(outputs["sequence_output"], tf.float32)
-            rows.append(np.asarray(tf.reduce_sum(sequence * mask, 1) / tf.maximum(tf.reduce_sum(mask, 1), 1.0)))
-    hidden = int(encoder.output["pooled_output"].shape[-1]) if isinstance(encoder.output, dict) else 0
-    return np.concatenate(rows) if rows else np.zeros((0, hidden), np.float32)
+    texts = tuple(list(t) for t in texts) if pair else list(texts)
+    if not (len(texts[0]) if pair else len(texts)):
+        return np.zeros((0, int(encoder.output["pooled_output"].shape[-1])), np.float32)
+    batches = tf.data.Dataset.from_tensor_slices(texts).batch(batch_size)
+    batches = batches.map(lambda first, second: preprocessor((first, second))) if pair else batches.map(preprocessor)
+    return np.asarray(pooling_model(encoder, output).predict(batches, verbose=0), np.float32)
+
+
+def pooling_model(encoder, output="pooled_output"):
+    """A model from the encoder's inputs to one float32 vector per sequence: its
+    ``pooled_output``, or (``output="mean"``) the mean of ``sequence_output`` over the real
+    tokens (``padding_mask``)."""
+    inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in ENCODER_INPUTS}
+    outputs = encoder(inputs, training=False)
+    if output == "pooled_output":
+        pooled = outputs["pooled_output"]
+    else:
+        mask = keras.ops.expand_dims(keras.ops.cast(inputs["padding_mask"], "float32"), -1)
+        sequence = keras.ops.cast(outputs["sequence_output"], "float32")
+        pooled = keras.ops.sum(sequence * mask, axis=1) / keras.ops.maximum(keras.ops.sum(mask, axis=1), 1.0)
+    return keras.Model(inputs, keras.ops.cast(pooled, "float32"), name=f"{encoder.name}_{output}")

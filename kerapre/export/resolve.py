@@ -1,0 +1,190 @@
+"""What a path holds: the one place kerapre looks at a path and names the artefact in it.
+
+Every command and loader (``load_backbone``, ``load_encoder``, ``export``, ``evaluate``,
+``predict``, the reports, fine-tuning's ``backbone``) calls :func:`resolve` and then acts on
+the ``Artifact`` it returns, so a new kind of checkpoint is one entry here. It reads only
+small JSON files (``run.json``, ``kerapre.json``), never a model.
+
+Kinds:
+
+- ``run``: a training run directory (``run.json``, read as a ``RunRecord``; a run stopped
+  before its end has only ``config.yaml`` and its checkpoints, and no record; a directory
+  with a BERT ``pretrainer.keras`` counts as a run without a record);
+- ``checkpoint``: a run's weights checkpoint (``.weights.h5``);
+- ``keras``: a ``.keras`` file, or a ``kerapre export --format keras`` directory (or its
+  parent: the highest version);
+- ``serving``, ``backbone``, ``hub``: kerapre's SavedModel exports (a version directory or
+  its parent; for ``hub`` also its ``encoder/``);
+- ``keras_hub_preset``: a keras-hub preset directory (``config.json``);
+- ``saved_model``: a SavedModel kerapre did not write.
+
+Examples:
+
+```python
+artifact = resolve("saved_models/rotten_tomatoes")
+artifact.kind, artifact.path           # ('serving', 'saved_models/rotten_tomatoes/3')
+resolve("runs/bert_pretrain").record.task   # 'bert_pretrain'
+```
+"""
+
+import dataclasses
+import os
+import typing
+
+from kerapre.errors import ArtifactError
+from kerapre.export.hub_layout import ENCODER_DIR, ENCODER_FORMAT, PREPROCESSOR_FORMAT
+from kerapre.export.layout import latest_version_dir, read_metadata
+from kerapre.run_record import (
+    CHECKPOINTS_DIR,
+    CONFIG_FILE,
+    MODEL_FILE,
+    PRETRAINER_FILE,
+    RUN_FILE,
+    RunRecord,
+    read_run_record,
+)
+
+KINDS = ("run", "checkpoint", "keras", "serving", "backbone", "hub", "keras_hub_preset", "saved_model")
+KERAS_FILE = MODEL_FILE  # also the file of a `kerapre export --format keras` version
+SAVED_MODEL_FILE = "saved_model.pb"
+# What each kind is, for error messages.
+DESCRIPTIONS = {
+    "run": "a training run directory",
+    "checkpoint": "a weights checkpoint",
+    "keras": "a .keras model",
+    "serving": "a TF Serving export",
+    "backbone": "an image backbone export",
+    "hub": "a TF Hub export",
+    "keras_hub_preset": "a keras-hub preset directory",
+    "saved_model": "a SavedModel not written by kerapre",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Artifact:
+    """What :func:`resolve` found.
+
+    Attributes:
+        kind: one of ``KINDS``.
+        path: the thing itself: the run directory, the ``.keras`` or checkpoint file, the
+            export's version directory, the preset directory.
+        given: the path as it was passed.
+        record: a run's ``RunRecord`` (``None`` for other kinds, and for a run stopped
+            before its end).
+        metadata: an export's ``kerapre.json`` (``None`` where there is none).
+    """
+
+    kind: str
+    path: str
+    given: str
+    record: typing.Optional[RunRecord] = None
+    metadata: typing.Optional[dict] = None
+
+    @property
+    def task(self):
+        """The workflow that wrote it: the run's task, or what the export records."""
+        if self.record is not None:
+            return self.record.task
+        return (self.metadata or {}).get("task")
+
+    @property
+    def lowercase(self):
+        """Whether its vocabulary is uncased, as recorded (``None``: not recorded)."""
+        if self.record is not None:
+            return self.record.lowercase
+        return (self.metadata or {}).get("lowercase")
+
+    @property
+    def label_names(self):
+        """The class names it records, in class-id order (``None``: not recorded)."""
+        if self.record is not None:
+            return self.record.label_names
+        return (self.metadata or {}).get("label_names")
+
+    @property
+    def directory(self):
+        """The directory that holds it (the path itself for directories)."""
+        return self.path if os.path.isdir(self.path) else os.path.dirname(self.path)
+
+    def file(self, name):
+        """``name`` inside :attr:`directory`, if it exists there (else ``None``)."""
+        candidate = os.path.join(self.directory, name)
+        return candidate if os.path.exists(candidate) else None
+
+    def describe(self):
+        """What it is, in words: ``a TF Serving export (saved_models/x/2)``."""
+        task = f" of a {self.task} run" if self.kind != "run" and self.task else ""
+        what = f"a {self.task} run" if self.kind == "run" and self.task else DESCRIPTIONS[self.kind]
+        return f"{what}{task} ({self.path})"
+
+    def expect(self, kinds, what, fix):
+        """Returns itself if its kind is one of ``kinds``; else raises ``ArtifactError``
+        ``"<given> is <what it is>, not <what>: <fix>"``."""
+        if self.kind in kinds:
+            return self
+        raise ArtifactError(f"{self.given} is {self.describe()}, not {what}: {fix}")
+
+
+def resolve(path, hint=None):
+    """Names what ``path`` holds.
+
+    Args:
+        path: a file or directory.
+        hint: what to pass instead, for the error when ``path`` does not exist.
+
+    Returns:
+        An ``Artifact``.
+
+    Raises:
+        ArtifactError: if ``path`` does not exist or holds nothing kerapre can read.
+    """
+    given = os.fspath(path)
+    if not os.path.exists(given):
+        raise ArtifactError(f"{given} does not exist: {hint or 'pass a run directory, an export or a .keras file'}")
+    artifact = _inspect(given)
+    if artifact is None:
+        raise ArtifactError(
+            f"{given} holds no model kerapre can read (no {RUN_FILE}, .keras file, SavedModel export, checkpoint "
+            "or keras-hub preset): pass a run directory, an export or a .keras file"
+        )
+    return artifact
+
+
+def _inspect(path):
+    """The ``Artifact`` at an existing ``path``, or ``None``."""
+    if os.path.isfile(path):
+        if path.endswith(".keras"):
+            return Artifact("keras", path, path, metadata=read_metadata(path))
+        if path.endswith(".weights.h5"):
+            return Artifact("checkpoint", path, path)
+        return None
+    if os.path.isfile(os.path.join(path, RUN_FILE)):
+        return Artifact("run", path, path, record=read_run_record(path))
+    if os.path.isfile(os.path.join(path, CONFIG_FILE)) and os.path.isdir(os.path.join(path, CHECKPOINTS_DIR)):
+        return Artifact("run", path, path)  # stopped before its end: no record yet
+    if os.path.isfile(os.path.join(path, PRETRAINER_FILE)):
+        return Artifact("run", path, path)  # a BERT pretraining run without its record
+    if os.path.isfile(os.path.join(path, "config.json")):
+        return Artifact("keras_hub_preset", path, path)
+    version = latest_version_dir(path)
+    if os.path.isfile(os.path.join(version, KERAS_FILE)):
+        file = os.path.join(version, KERAS_FILE)
+        return Artifact("keras", file, path, metadata=read_metadata(file))
+    for saved_model in (version, os.path.join(version, ENCODER_DIR)):
+        if os.path.isfile(os.path.join(saved_model, SAVED_MODEL_FILE)):
+            return _saved_model(saved_model, path)
+    return None
+
+
+def _saved_model(directory, given):
+    metadata = read_metadata(directory)
+    fmt = (metadata or {}).get("format")
+    if fmt in ("serving", "backbone"):
+        return Artifact(fmt, directory, given, metadata=metadata)
+    if fmt in (ENCODER_FORMAT, PREPROCESSOR_FORMAT):
+        version = os.path.dirname(os.path.normpath(directory))
+        return Artifact("hub", version, given, metadata=read_metadata(os.path.join(version, ENCODER_DIR)))
+    return Artifact("saved_model", directory, given, metadata=metadata)
+
+
+__all__ = ["Artifact", "DESCRIPTIONS", "KINDS", "resolve"]
