@@ -1,4 +1,5 @@
-"""Two worker processes on localhost pretrain under MultiWorkerMirroredStrategy with ``model.fit``.
+"""Two worker processes on localhost, started by ``kerapre launch``, train every workflow under
+MultiWorkerMirroredStrategy with ``model.fit``.
 
 Each run trains a few steps on tiny data; the workers must end with identical weights, only
 the chief may leave files, and the loss must match one process training on the same global
@@ -8,7 +9,6 @@ batch.
 import json
 import os
 import pathlib
-import socket
 import subprocess
 import sys
 import textwrap
@@ -23,11 +23,13 @@ from test_pretrain_bert import TINY as BERT_TINY
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 WORKER = textwrap.dedent("""
-    import json, sys
+    import json, os, sys
     import numpy as np
     from kerapre import config as cfg, distribute
 
     kind, model_dir, out, split, *overrides = sys.argv[1:]
+    # A worker of `kerapre launch` finds its index in TF_CONFIG; the one-process reference is 0.
+    out += str(json.loads(os.environ.get("TF_CONFIG", '{"task": {"index": 0}}'))["task"]["index"])
     if split == "split":
         distribute.split_cpu(2)  # one process, two replicas: the reference run
     if kind == "cnn":
@@ -59,20 +61,10 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def run_processes(tmp_path, name, kind, overrides, workers, timeout=150):
-    """Runs WORKER as a cluster of ``workers`` processes (``multi_worker_mirrored``), or for
-    ``workers=0`` as one process mirrored over two logical CPUs; returns ``[(weights,
-    history)]`` per process."""
+    """Runs WORKER as a cluster of ``workers`` processes (``multi_worker_mirrored``, through
+    ``kerapre launch``), or for ``workers=0`` as one process mirrored over two logical CPUs;
+    returns ``[(weights, history)]`` per process."""
     base = tmp_path / name
     base.mkdir()
     script = base / "worker.py"
@@ -82,27 +74,23 @@ def run_processes(tmp_path, name, kind, overrides, workers, timeout=150):
     env = {**os.environ, "TMPDIR": str(scratch), "TF_DETERMINISTIC_OPS": "1",
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("TF_CONFIG", None)
-    cluster = {"worker": [f"localhost:{port}" for port in free_ports(workers)]}
-    procs = []
-    for index in range(max(workers, 1)):
-        if workers:
-            env = {**env, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
-        strategy = "multi_worker_mirrored" if workers else "mirrored"
-        args = [sys.executable, str(script), kind, str(base / "run"), str(base / f"worker{index}"),
-                "nosplit" if workers else "split", *overrides, f"train.strategy={strategy}"]
-        log = open(base / f"worker{index}.log", "w")
-        procs.append(subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT))
-    try:
-        codes = [p.wait(timeout=timeout) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-    for index, code in enumerate(codes):
-        assert code == 0, f"{name} {index} exited {code}:\n" + (base / f"worker{index}.log").read_text()[-3000:]
+    strategy = "multi_worker_mirrored" if workers else "mirrored"
+    worker = [sys.executable, str(script), kind, str(base / "run"), str(base / "worker"),
+              "nosplit" if workers else "split", *overrides, f"train.strategy={strategy}"]
+    # The cluster starts as users start it: `kerapre launch` gives each worker its TF_CONFIG.
+    args = [sys.executable, "-m", "kerapre.cli", "launch", "--workers", str(workers), "--", *worker] if workers \
+        else worker
+    with open(base / "processes.log", "w") as log:
+        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            code = proc.wait(timeout=timeout)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert code == 0, f"{name} exited {code}:\n" + (base / "processes.log").read_text()[-3000:]
     assert not list(scratch.iterdir()), "a non-chief worker left its temporary run directory behind"
     results = []
-    for index in range(len(procs)):
+    for index in range(max(workers, 1)):
         with np.load(base / f"worker{index}.npz") as weights:
             results.append(([weights[f"arr_{i}"] for i in range(len(weights.files))],
                             json.loads((base / f"worker{index}.json").read_text())))

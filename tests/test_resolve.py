@@ -10,6 +10,7 @@ import kerapre
 from kerapre import cli
 from kerapre.errors import ArtifactError, DataError, ExportError
 from kerapre.export import resolve as resolver
+from kerapre.export import runs as run_loaders
 from kerapre.export.resolve import resolve
 
 
@@ -109,11 +110,9 @@ def test_every_command_resolves_its_paths_through_the_resolver(spy, argv):
     lambda p: kerapre.extract_features(p, np.zeros((1, 28, 28, 1))),
     lambda p: kerapre.extract_text_features(p, ["a text"]),
     lambda p: kerapre.predict_text(p, ["a text"]),
-    lambda p: kerapre.export.runs.load_image_run(p),
-    lambda p: kerapre.export.runs.load_text_run(p),
+    lambda p: run_loaders.load_image_run(p),
+    lambda p: run_loaders.load_text_run(p),
 ])
 def test_every_loader_resolves_its_path_through_the_resolver(spy, call):
-    import kerapre.export.runs  # noqa: F401
-
     with pytest.raises(Resolved, match="artefact"):
         call(spy)

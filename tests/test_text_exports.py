@@ -227,3 +227,36 @@ def test_cli_exports_a_bert_run_for_tf_hub(bert_run, tmp_path, capsys):
     inputs = _inputs(load_vocabulary(run))
     np.testing.assert_allclose(_pooled(encoder, inputs), _pooled(pretrainer.encoder, inputs), atol=1e-5)
     assert isinstance(load_encoder(run)[0], BertEncoder)
+
+
+def test_runs_and_exports_written_by_kerapre_0_1_still_load(classifier_run, tmp_path):
+    """A classifier saved without its preprocessor, beside kerapre 0.1's spellings of
+    ``kerapre.json`` and ``run.json``, answers as the model it was saved from."""
+    result = classifier_run
+    expected = keras.ops.convert_to_numpy(keras.ops.softmax(result.model.predict(TEXTS, verbose=0)))
+    old = TextClassifier.from_config({**result.model.get_config(), "preprocessor": None})
+    old.set_weights(result.model.get_weights())
+    vocabulary = result.preprocessor.vocabulary
+    facts = {"task": "text_classification", "pair": False, "lowercase": True, "label_names": ["rotten", "fresh"],
+             "vocab_size": len(vocabulary), "vocab_hash": vocabulary_hash(vocabulary)}
+    export = tmp_path / "rt-keras" / "1"
+    export.mkdir(parents=True)
+    old.save(export / "model.keras")
+    (export / "vocab.txt").write_text("\n".join(vocabulary) + "\n")
+    (export / "kerapre.json").write_text(json.dumps({**facts, "format": "keras", "sequence_length": 32}))
+    assert read_metadata(str(export / "model.keras"))["vocabulary_size"] == len(vocabulary)
+
+    run = tmp_path / "run"
+    shutil.copytree(result.model_dir, run)
+    old.save(run / "model.keras")
+    record = json.loads((run / "run.json").read_text())
+    for new, was in (("sequence_length", "seq_length"), ("vocabulary_size", "vocab_size"),
+                     ("vocabulary_hash", "vocab_hash")):
+        record[was] = record.pop(new)
+    (run / "run.json").write_text(json.dumps(record))
+    model, preprocessor, loaded = load_text_run(str(run))
+    assert loaded.sequence_length == 32 and preprocessor.sequence_length == 32 and model.preprocessor is preprocessor
+    for source in (str(tmp_path / "rt-keras"), str(run)):
+        answers = predict_text(source, TEXTS)
+        got = np.array([[a["probabilities"]["rotten"], a["probabilities"]["fresh"]] for a in answers])
+        np.testing.assert_allclose(got, expected, atol=1e-5, err_msg=source)
