@@ -9,6 +9,7 @@ import typing
 import pytest
 
 from kerapre import config as cfg
+from kerapre.config.reference import as_yaml, leaf_defaults
 from kerapre.cli import build_parser
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -32,29 +33,6 @@ def _commands(parser=None, prefix=()):
             for name, sub in action.choices.items():
                 found.update(_commands(sub, prefix + (name,)))
     return found or {prefix: parser}
-
-
-def _leaf_defaults(config, prefix=""):
-    """``{"data.batch_size": 64, ...}``: every leaf key of a config (class or instance) with its default."""
-    config = config() if isinstance(config, type) else config
-    keys = {}
-    for field in dataclasses.fields(config):
-        value = getattr(config, field.name)
-        if dataclasses.is_dataclass(value):
-            keys.update(_leaf_defaults(value, f"{prefix}{field.name}."))
-        else:
-            keys[prefix + field.name] = value
-    return keys
-
-
-def _as_doc(value):
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, list):
-        return "[" + ", ".join(_as_doc(v) for v in value) + "]"
-    return str(value)
 
 
 def _flag_rows(body):
@@ -91,7 +69,7 @@ def test_every_command_and_flag_is_documented(cli_doc):
 def test_pretrain_bert_flags_are_documented_with_the_keys_they_set(cli_doc):
     parser = _commands()[("pretrain", "bert")]
     rows = _flag_rows(_sections(cli_doc, "##")["`kerapre pretrain bert`"])
-    keys = _leaf_defaults(cfg.BertPretrainConfig)
+    keys = leaf_defaults(cfg.BertPretrainConfig())
     shortcuts = 0
     for action in parser._actions:
         key = re.search(r"\((\w+\.\w+)\)$", action.help or "")  # "... (train.steps)"
@@ -101,7 +79,7 @@ def test_pretrain_bert_flags_are_documented_with_the_keys_they_set(cli_doc):
         flag, key = action.option_strings[0], key.group(1)
         assert key in keys, f"{flag} claims to set {key}, which BertPretrainConfig does not have"
         assert f"`{key}`" in rows[flag], f"docs/cli.md: the row of {flag} does not name the key it sets, {key}"
-        default = "none" if keys[key] is None else f"`{_as_doc(keys[key])}`"
+        default = "none" if keys[key] is None else f"`{as_yaml(keys[key])}`"
         assert f"| `{flag}` | {default}" in rows[flag], f"docs/cli.md: {flag} shows a stale default, not {default}"
     assert shortcuts == 5, "pretrain bert's shortcut flags changed: update this test and docs/cli.md"
 
@@ -112,10 +90,10 @@ def test_every_config_key_and_default_is_documented(cli_doc, cls):
     section = _sections(cli_doc, "###").get(f"`{cls.__name__}` keys")
     assert section, f"docs/cli.md has no '### `{cls.__name__}` keys' section"
     rows = _table_rows(section)
-    for key, default in _leaf_defaults(cls).items():
+    for key, default in leaf_defaults(cls()).items():
         assert key in rows, f"{cls.__name__}: key {key!r} is not in docs/cli.md"
-        assert f"| `{_as_doc(default)}` |" in rows[key], f"{cls.__name__}.{key}: docs/cli.md shows a stale default"
-    assert set(rows) == set(_leaf_defaults(cls)), "docs/cli.md lists keys the config does not have"
+        assert f"| `{as_yaml(default)}` |" in rows[key], f"{cls.__name__}.{key}: docs/cli.md shows a stale default"
+    assert set(rows) == set(leaf_defaults(cls())), "docs/cli.md lists keys the config does not have"
 
 
 @pytest.mark.parametrize("section_name", ["cnn", "bert", "report"])
@@ -131,7 +109,7 @@ def test_every_quickstart_key_is_documented(cli_doc, section_name):
         assert key in rows, f"{cls.__name__}: key {key!r} is not in docs/cli.md"
         value = getattr(defaults, field.name)
         if not dataclasses.is_dataclass(value):
-            assert f"| `{_as_doc(value)}` |" in rows[key], f"{key}: docs/cli.md shows a stale default"
+            assert f"| `{as_yaml(value)}` |" in rows[key], f"{key}: docs/cli.md shows a stale default"
 
 
 def test_readme_has_exactly_the_two_set_up_commands():

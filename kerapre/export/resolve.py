@@ -83,23 +83,23 @@ class Artifact:
     @property
     def task(self):
         """The workflow that wrote it: the run's task, or what the export records."""
-        if self.record is not None:
-            return self.record.task
-        return (self.metadata or {}).get("task")
+        return self.recorded("task")
 
     @property
     def lowercase(self):
         """Whether its vocabulary is uncased, as recorded (``None``: not recorded)."""
-        if self.record is not None:
-            return self.record.lowercase
-        return (self.metadata or {}).get("lowercase")
+        return self.recorded("lowercase")
 
     @property
     def label_names(self):
         """The class names it records, in class-id order (``None``: not recorded)."""
+        return self.recorded("label_names")
+
+    def recorded(self, key):
+        """What its run record (for a run) or its ``kerapre.json`` (for an export) says of ``key``."""
         if self.record is not None:
-            return self.record.label_names
-        return (self.metadata or {}).get("label_names")
+            return getattr(self.record, key, None)
+        return (self.metadata or {}).get(key)
 
     @property
     def directory(self):
