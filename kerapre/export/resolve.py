@@ -15,7 +15,13 @@ Kinds:
   parent: the highest version);
 - ``serving``, ``backbone``, ``hub``: kerapre's SavedModel exports (a version directory or
   its parent; for ``hub`` also its ``encoder/``);
-- ``keras_hub_preset``: a keras-hub preset directory (``config.json``);
+- ``hf_bert``: a Hugging Face directory (``config.json`` with a ``model_type``; published
+  encoders such as ``minilm_l6`` name one, see ``kerapre.export.published``);
+- ``google_bert``: Google's original BERT checkpoint (``bert_config.json``,
+  ``bert_model.ckpt.*``);
+- ``keras_hub_preset``: a keras-hub preset directory (``config.json`` of a Keras object);
+- ``preset_handle``: a keras-hub preset name or handle (``bert_tiny_en_uncased``,
+  ``kaggle://...``, ``hf://...``), loaded by keras-hub's ``from_preset`` (online);
 - ``saved_model``: a SavedModel kerapre did not write.
 
 Examples:
@@ -32,8 +38,11 @@ import os
 import typing
 
 from kerapre.errors import ArtifactError
+from kerapre.export.google_bert import casing_from_name, is_google_bert_directory
+from kerapre.export.hf_bert import hf_lowercase, is_hf_bert_directory
 from kerapre.export.hub_layout import ENCODER_DIR, ENCODER_FORMAT, PREPROCESSOR_FORMAT
 from kerapre.export.layout import latest_version_dir, read_metadata
+from kerapre.export.published import PUBLISHED, published_directory
 from kerapre.run_record import (
     CHECKPOINTS_DIR,
     CONFIG_FILE,
@@ -44,7 +53,9 @@ from kerapre.run_record import (
     read_run_record,
 )
 
-KINDS = ("run", "checkpoint", "keras", "serving", "backbone", "hub", "keras_hub_preset", "saved_model")
+KINDS = ("run", "checkpoint", "keras", "serving", "backbone", "hub", "hf_bert", "google_bert", "keras_hub_preset",
+         "preset_handle", "saved_model")
+HANDLE_SCHEMES = ("kaggle://", "hf://", "modelscope://")
 KERAS_FILE = MODEL_FILE  # also the file of a `kerapre export --format keras` version
 SAVED_MODEL_FILE = "saved_model.pb"
 # What each kind is, for error messages.
@@ -55,7 +66,10 @@ DESCRIPTIONS = {
     "serving": "a TF Serving export",
     "backbone": "an image backbone export",
     "hub": "a TF Hub export",
+    "hf_bert": "a Hugging Face directory",
+    "google_bert": "a Google BERT checkpoint",
     "keras_hub_preset": "a keras-hub preset directory",
+    "preset_handle": "a keras-hub preset name or handle",
     "saved_model": "a SavedModel not written by kerapre",
 }
 
@@ -139,6 +153,11 @@ def resolve(path, hint=None):
         ArtifactError: if ``path`` does not exist or holds nothing kerapre can read.
     """
     given = os.fspath(path)
+    if not os.path.exists(given) and given in PUBLISHED:
+        directory = published_directory(given)
+        return Artifact("hf_bert", directory, given, metadata={"lowercase": hf_lowercase(directory)})
+    if not os.path.exists(given) and _is_preset_handle(given):
+        return Artifact("preset_handle", given, given)
     if not os.path.exists(given):
         raise ArtifactError(f"{given} does not exist: {hint or 'pass a run directory, an export or a .keras file'}")
     artifact = _inspect(given)
@@ -164,6 +183,10 @@ def _inspect(path):
         return Artifact("run", path, path)  # stopped before its end: no record yet
     if os.path.isfile(os.path.join(path, PRETRAINER_FILE)):
         return Artifact("run", path, path)  # a BERT pretraining run without its record
+    if is_google_bert_directory(path):
+        return Artifact("google_bert", path, path, metadata={"lowercase": casing_from_name(path)})
+    if is_hf_bert_directory(path):
+        return Artifact("hf_bert", path, path, metadata={"lowercase": hf_lowercase(path)})
     if os.path.isfile(os.path.join(path, "config.json")):
         return Artifact("keras_hub_preset", path, path)
     version = latest_version_dir(path)
@@ -174,6 +197,17 @@ def _inspect(path):
         if os.path.isfile(os.path.join(saved_model, SAVED_MODEL_FILE)):
             return _saved_model(saved_model, path)
     return None
+
+
+def _is_preset_handle(name):
+    """A keras-hub preset handle, or the name of one of its BERT presets."""
+    if name.startswith(HANDLE_SCHEMES):
+        return True
+    if os.sep in name:
+        return False
+    import keras_hub
+
+    return name in keras_hub.models.BertBackbone.presets
 
 
 def _saved_model(directory, given):

@@ -6,6 +6,25 @@ import keras_hub
 from kerapre.config.presets import BERT_PRESETS as PRESETS
 
 
+# GELU as the checkpoint computed it: Google's original BERT and keras-hub use the tanh
+# approximation, Hugging Face's ``hidden_act: gelu`` is the exact erf form (they differ by up
+# to ~5e-4 per unit).
+ACTIVATIONS = {
+    "gelu_approximate": keras_hub.src.utils.keras_utils.gelu_approximate,
+    "gelu": "gelu",  # keras.activations.gelu(approximate=False)
+    "relu": "relu",
+}
+
+
+def activation_function(name):
+    """The function of an encoder's ``activation`` name (one of ``ACTIVATIONS``)."""
+    if name not in ACTIVATIONS:
+        from kerapre.errors import ConfigError
+
+        raise ConfigError(f"unknown BERT activation {name!r}: choose one of {', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[name]
+
+
 def _kernel_initializer():
     return keras.initializers.TruncatedNormal(stddev=0.02)
 
@@ -32,6 +51,9 @@ class BertEncoder(keras.Model):
         dropout: dropout rate everywhere.
         max_sequence_length: longest sequence the position embedding covers.
         num_segments: number of segment ids.
+        activation: the feed-forward activation: ``gelu_approximate`` (tanh form, as Google's
+            BERT and keras-hub), ``gelu`` (exact, as Hugging Face's ``gelu``) or ``relu``.
+        layer_norm_epsilon: the epsilon of every layer norm.
 
     Examples:
 
@@ -52,6 +74,8 @@ class BertEncoder(keras.Model):
         dropout=0.1,
         max_sequence_length=512,
         num_segments=2,
+        activation="gelu_approximate",
+        layer_norm_epsilon=1e-12,
         **kwargs,
     ):
         intermediate_dim = intermediate_dim or 4 * hidden_dim
@@ -66,15 +90,16 @@ class BertEncoder(keras.Model):
             num_segments, hidden_dim, embeddings_initializer=_kernel_initializer(), name="segment_embedding"
         )
         self.embeddings_add = keras.layers.Add(name="embeddings_add")
-        self.embeddings_layer_norm = keras.layers.LayerNormalization(epsilon=1e-12, name="embeddings_layer_norm")
+        self.embeddings_layer_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_epsilon, name="embeddings_layer_norm")
         self.embeddings_dropout = keras.layers.Dropout(dropout, name="embeddings_dropout")
         self.transformer_layers = [
             keras_hub.layers.TransformerEncoder(
                 intermediate_dim,
                 num_heads,
                 dropout=dropout,
-                activation=keras_hub.src.utils.keras_utils.gelu_approximate,
-                layer_norm_epsilon=1e-12,
+                activation=activation_function(activation),
+                layer_norm_epsilon=layer_norm_epsilon,
                 kernel_initializer=_kernel_initializer(),
                 name=f"transformer_layer_{i}",
             )
@@ -111,6 +136,8 @@ class BertEncoder(keras.Model):
         self.dropout = dropout
         self.max_sequence_length = max_sequence_length
         self.num_segments = num_segments
+        self.activation = activation
+        self.layer_norm_epsilon = layer_norm_epsilon
 
     def get_config(self):
         return {
@@ -122,6 +149,8 @@ class BertEncoder(keras.Model):
             "dropout": self.dropout,
             "max_sequence_length": self.max_sequence_length,
             "num_segments": self.num_segments,
+            "activation": self.activation,
+            "layer_norm_epsilon": self.layer_norm_epsilon,
             "name": self.name,
             "trainable": self.trainable,
         }

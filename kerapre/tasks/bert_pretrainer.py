@@ -4,6 +4,7 @@ import keras
 import keras_hub
 from keras import ops
 
+from kerapre.models.bert import activation_function
 from kerapre.tasks.task import BackboneTask
 
 
@@ -69,9 +70,9 @@ class BertPretrainer(BackboneTask, keras.Model):
         self.encoder = encoder
         self.mlm_head = keras_hub.layers.MaskedLMHead(
             token_embedding=encoder.token_embedding,
-            intermediate_activation=keras_hub.src.utils.keras_utils.gelu_approximate,
+            intermediate_activation=activation_function(getattr(encoder, "activation", "gelu_approximate")),
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
-            layer_norm_epsilon=1e-12,
+            layer_norm_epsilon=getattr(encoder, "layer_norm_epsilon", 1e-12),
             dtype=encoder.dtype_policy,
             name="mlm_head",
         )

@@ -18,11 +18,12 @@ from kerapre.data.corpus import is_path_like, iter_documents
 from kerapre.data.masking import PretrainingMasker
 from kerapre.data.pair_records import load_pretraining_records, write_pretraining_records
 from kerapre.data.pairs_info import load_pairs_info
-from kerapre.data.vocab import load_vocabulary, vocabulary_hash
+from kerapre.data.vocab import load_vocabulary, vocabulary_hash, write_vocabulary
 from kerapre.data.vocab_learning import learn_vocabulary
 from kerapre.distribute import num_workers, shard_by
 from kerapre.training import WarmupLinearDecay
 from kerapre.export.encoders import INIT_HINT, INIT_KINDS, VOCAB_FILE, build_pretrainer, init_vocabulary_path
+from kerapre.export.published_sources import PUBLISHED_KINDS, has_next_sentence_head
 from kerapre.export.resolve import resolve
 from kerapre.run_record import PRETRAINER_FILE
 from kerapre.training.run import TrainingRun
@@ -67,6 +68,9 @@ def prepare_vocabulary(config, model_dir, init_vocab=None, log=print):
     target = os.path.join(model_dir, VOCAB_FILE)
     recipe_path = os.path.join(model_dir, "vocab.json")
     source = config.data.vocab or init_vocab
+    if isinstance(source, list):  # a keras-hub handle's tokenizer
+        write_vocabulary(source, target)
+        source = target
     if source:
         vocab = load_vocabulary(source)
         if os.path.abspath(source) != os.path.abspath(target):
@@ -216,7 +220,12 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
     """
     config = validate(config or BertPretrainConfig())
     if config.model.init:  # a missing or unreadable init fails here, before anything is written
-        resolve(config.model.init, hint=INIT_HINT).expect(INIT_KINDS, "a BERT encoder to continue from", INIT_HINT)
+        init = resolve(config.model.init, hint=INIT_HINT).expect(INIT_KINDS, "a BERT encoder to continue from",
+                                                                 INIT_HINT)
+        if init.kind in PUBLISHED_KINDS and config.model.next_sentence and not has_next_sentence_head(init):
+            log(f"[bert] {config.model.init} has no next-sentence head: pretraining masked-LM only "
+                "(model.next_sentence=false)")
+            config = dataclasses.replace(config, model=dataclasses.replace(config.model, next_sentence=False))
     for source in (config.data.corpus, *config.data.extra_corpora, config.data.eval_corpus):
         if source:  # a missing file or unknown set fails here, before anything is written
             iter_documents(source, config.data.train_split, text_key=config.data.text_key,
@@ -263,7 +272,7 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
         epochs = math.ceil(train_config.steps / train_config.steps_per_epoch)
         total_steps = epochs * train_config.steps_per_epoch  # whole virtual epochs
         with run.scope():
-            pretrainer = build_pretrainer(config, len(vocab))
+            pretrainer = build_pretrainer(config, len(vocab), log=log)
             warmup = train_config.steps // 10 if train_config.warmup_steps is None else train_config.warmup_steps
             end = train_config.learning_rate if train_config.decay == "constant" else 0.0
             schedule = WarmupLinearDecay(train_config.learning_rate, total_steps, warmup, end=end)

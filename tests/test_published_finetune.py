@@ -1,0 +1,93 @@
+"""Every kind of published checkpoint goes the whole way: fine-tuned frozen and trainable, exported,
+and answering raw strings through its TF Serving export as the Keras model does; continued
+pretraining keeps its vocabulary and heads."""
+
+import os
+
+import keras_hub
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kerapre
+from kerapre.config import BertPretrainConfig, FinetuneTextConfig, load_config
+from kerapre.export.encoders import load_encoder
+from kerapre.workflows.finetune_text import finetune_text
+from kerapre.workflows.pretrain_bert import pretrain_bert
+import bert_reference as ref
+from helpers import topic_corpus
+
+TINY = ["data.limit=48", "data.seq_length=16", "data.batch_size=16", "train.epochs=1", "train.verbose=0",
+        "train.precision=float32", "data.test_split=null"]
+TEXTS = ["A gripping, moving film.", "Dull and overlong.", ""]
+
+
+def _hf(tmp_path, prefixed):
+    w, config = ref.random_checkpoint(vocab_size=60, positions=32, seed=3, scale=0.1)
+    return str(ref.write_hf(tmp_path / ("hf_pretraining" if prefixed else "hf_model"), w, config, prefixed=prefixed))
+
+
+def _google(tmp_path):
+    w, config = ref.random_checkpoint(vocab_size=60, positions=32, seed=4, scale=0.1)
+    return str(ref.write_google(tmp_path / "uncased_L-2_H-16_A-2", w, config))
+
+
+def _keras_hub_preset(tmp_path):
+    vocab = ref.vocabulary(60)
+    backbone = keras_hub.models.BertBackbone(vocabulary_size=60, num_layers=1, num_heads=2, hidden_dim=16,
+                                             intermediate_dim=32, max_sequence_length=32)
+    preset = str(tmp_path / "keras_hub_preset")
+    backbone.save_to_preset(preset)
+    keras_hub.models.BertTokenizer(vocabulary=vocab).save_to_preset(preset)
+    return preset
+
+
+SOURCES = {"hf_model": lambda p: _hf(p, False), "hf_pretraining": lambda p: _hf(p, True), "google": _google,
+           "keras_hub_preset": _keras_hub_preset, "minilm_l6": lambda p: "minilm_l6"}
+
+
+@pytest.mark.parametrize("kind", list(SOURCES))
+def test_each_source_fine_tunes_frozen_and_trainable_and_serves_what_keras_answers(kind, tmp_path):
+    backbone = SOURCES[kind](tmp_path)
+    before, _ = load_encoder(backbone)
+    frozen = finetune_text(load_config(FinetuneTextConfig, overrides=[f"backbone={backbone}", "trainable=false", *TINY]),
+                           model_dir=str(tmp_path / "frozen"), log=lambda *_: None)
+    for a, b in zip(before.get_weights(), frozen.model.backbone.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # frozen: the encoder did not move, bit for bit
+    trainable = finetune_text(load_config(FinetuneTextConfig, overrides=[f"backbone={backbone}", *TINY]),
+                              model_dir=str(tmp_path / "trainable"), log=lambda *_: None)
+    assert any(not np.array_equal(a, b) for a, b in zip(before.get_weights(), trainable.model.backbone.get_weights()))
+    assert frozen.history["loss"] and trainable.history["loss"]
+
+    paths = kerapre.export(trainable.model, "published", base_dir=str(tmp_path / "exports"),
+                           formats=("serving", "keras"), label_names=["rotten", "fresh"])
+    expected = tf.nn.softmax(trainable.model.predict(TEXTS, verbose=0)).numpy()
+    signature = tf.saved_model.load(paths["serving"]).signatures["serving_default"]
+    served = signature(text=tf.constant(TEXTS))["probabilities"].numpy()
+    np.testing.assert_allclose(served, expected, atol=1e-5)
+    answers = kerapre.predict_text(paths["keras"], TEXTS)
+    np.testing.assert_allclose([a["probabilities"]["fresh"] for a in answers], expected[:, 1], atol=1e-5)
+
+
+@pytest.mark.parametrize("kind, heads", [("hf_pretraining", True), ("hf_model", False)])
+def test_continued_pretraining_keeps_the_checkpoints_vocabulary_and_heads(kind, heads, tmp_path):
+    backbone = SOURCES[kind](tmp_path)
+    corpus = topic_corpus(tmp_path / "corpus.txt")
+    config = load_config(BertPretrainConfig, overrides=[
+        f"data.corpus={corpus}", f"model.init={backbone}", "data.seq_length=32", "data.max_predictions=4",
+        "data.dupe_factor=1", "data.batch_size=8", "train.steps=4", "train.steps_per_epoch=2", "train.verbose=0",
+        "train.precision=float32", "data.eval_split=null"])
+    lines = []
+    run = pretrain_bert(config, model_dir=str(tmp_path / "run"), log=lines.append)
+    assert open(run.vocab_path).read().split("\n")[:60] == ref.vocabulary(60)  # learned none
+    assert run.pretrainer.next_sentence == heads
+    assert any("no next-sentence head" in line for line in lines) != heads
+    if heads:  # the checkpoint's MLM head came along: its bias, not zeros, before training moved it
+        from kerapre.export.bert_checkpoint import pretrainer_from_checkpoint
+        from kerapre.export.hf_bert import read_hf_bert
+
+        fresh = pretrainer_from_checkpoint(read_hf_bert(backbone))
+        assert np.abs(fresh.mlm_head._bias.numpy()).max() > 0
+    assert os.path.exists(os.path.join(run.model_dir, "pretrainer.keras"))
+    reloaded, vocab = load_encoder(run.model_dir)  # and the run reloads like any other
+    assert reloaded.hidden_dim == 16 and len(vocab) == 60
