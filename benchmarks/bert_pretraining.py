@@ -8,7 +8,9 @@ per step and the sides alternate round by round (``common.step_medians``).
 
 keras-hub is timed in fp32 and ``mixed_bfloat16``, each with and without XLA (its default
 ``jit_compile="auto"`` means XLA on), and its best is the reference. kerapre's MLM-only
-pretrainer (``next_sentence=False``) is the fair pair; kerapre's MLM + NSP is reported too.
+pretrainer (``next_sentence=False``) is the fair pair, timed in fp32 and ``mixed_bfloat16``, each
+with and without XLA, and as kerapre's ``precision: auto`` and ``jit_compile: auto`` pick them on
+the machine it runs on (``kerapre mlm auto``); kerapre's MLM + NSP is reported too.
 
 Model FLOPs per sequence (training = 3 × forward; matmuls only):
     forward = s·L·(8h² + 4hi + 4sh) + P·(2h² + 2hV) [+ 2h² pooler, MLM+NSP only]
@@ -26,6 +28,7 @@ from common import keras_step_fit, machine, matmul_peak, save_result, step_media
 SHAPE = dict(num_layers=4, hidden_dim=256, num_heads=4, intermediate_dim=1024)
 VOCAB = 30522
 SEQ, BATCH, MASKED = 128, 32, 20
+AUTO = "kerapre mlm auto"  # precision and jit_compile as kerapre's `auto` picks them here
 
 
 def model_flops_per_sequence(next_sentence):
@@ -80,7 +83,10 @@ def kerapre_side(precision, jit, next_sentence, exact_perplexity=False):
     from kerapre.models import BertEncoder
     from kerapre.tasks.bert_pretrainer import BertPretrainer, MaskedLMPerplexity
 
-    keras.mixed_precision.set_dtype_policy(precision)
+    from kerapre.distribute import resolve_jit_compile, set_precision
+
+    set_precision(precision)  # "auto": what kerapre picks on this machine
+    jit = resolve_jit_compile(jit)
     keras.utils.set_random_seed(0)
     encoder = BertEncoder(vocabulary_size=VOCAB, **SHAPE)
     model = BertPretrainer(encoder, next_sentence=next_sentence)
@@ -108,6 +114,9 @@ def main():
         "keras_hub fp32": lambda: keras_hub_side("float32", False),
         "keras_hub bf16 xla": lambda: keras_hub_side("mixed_bfloat16", True),
         "keras_hub bf16": lambda: keras_hub_side("mixed_bfloat16", False),
+        AUTO: lambda: kerapre_side("auto", "auto", False),
+        "kerapre mlm fp32": lambda: kerapre_side("float32", False, False),
+        "kerapre mlm fp32 xla": lambda: kerapre_side("float32", True, False),
         "kerapre mlm bf16": lambda: kerapre_side("mixed_bfloat16", False, False),
         "kerapre mlm bf16 xla": lambda: kerapre_side("mixed_bfloat16", True, False),
         "kerapre mlm bf16 exact-perplexity": lambda: kerapre_side("mixed_bfloat16", False, False, True),
@@ -117,6 +126,11 @@ def main():
         builders = {name: builders[name] for name in args.sides.split(",")}
     if args.quick:
         args.rounds, args.steps = 1, 4
+    from kerapre.distribute import resolve_jit_compile, set_precision
+
+    auto_choice = {"precision": set_precision("auto")}
+    auto_choice["jit_compile"] = resolve_jit_compile("auto")
+    print(f"precision auto -> {auto_choice['precision']}, jit_compile auto -> {auto_choice['jit_compile']}")
     sides = {}
     for name, build in builders.items():
         sides[name] = build()
@@ -124,7 +138,7 @@ def main():
     timings = step_medians(sides, rounds=args.rounds, steps=args.steps)
     rows = []
     for name, timing in timings.items():
-        dtype = "bfloat16" if "bf16" in name else "float32"
+        dtype = "bfloat16" if "bf16" in name or (name == AUTO and auto_choice["precision"] != "float32") else "float32"
         flops = model_flops_per_sequence("nsp" in name) * BATCH
         rows.append({
             "side": name, **timing,
@@ -134,16 +148,16 @@ def main():
         })
         print(f"{name:24s} {timing['median_s'] * 1000:7.1f} ms/step  {BATCH / timing['median_s']:6.1f} seq/s  "
               f"MFU {rows[-1]['utilisation']:.0%}  (rounds {', '.join(f'{t * 1000:.0f}' for t in timing['round_medians_s'])} ms)")
-    body, targets = markdown(rows, peaks, args.rounds, args.steps)
+    body, targets = markdown(rows, peaks, args.rounds, args.steps, auto_choice)
     save_result("bert_pretraining", {
         "title": "BERT pretraining step", "markdown": body, "targets": targets,
-        "machine": machine(), "peaks_gflops": peaks, "rows": rows,
+        "machine": machine(), "peaks_gflops": peaks, "rows": rows, "auto": auto_choice,
         "config": {"shape": SHAPE, "vocabulary": VOCAB, "sequence_length": SEQ, "batch": BATCH,
                    "masked": MASKED, "rounds": args.rounds, "steps": args.steps, "quick": args.quick},
     })
 
 
-def markdown(rows, peaks, rounds, steps):
+def markdown(rows, peaks, rounds, steps, auto_choice=None):
     by = {row["side"]: row for row in rows}
     hub = [row for row in rows if row["side"].startswith("keras_hub")]
     ours = [row for row in rows if row["side"].startswith("kerapre mlm ") and "exact" not in row["side"]]
@@ -174,6 +188,17 @@ def markdown(rows, peaks, rounds, steps):
             {"target": "BERT pretraining utilisation of the same-dtype matmul peak", "goal": "≥ 50%",
              "measured": f"{best['utilisation']:.0%}", "met": best["utilisation"] >= 0.5},
         ]
+    if auto_choice and AUTO in by:
+        fp32, fp32_xla = by.get("kerapre mlm fp32"), by.get("kerapre mlm fp32 xla")
+        bf16, bf16_xla = by.get("kerapre mlm bf16"), by.get("kerapre mlm bf16 xla")
+        lines += ["", f"`precision: auto` picks **{auto_choice['precision']}** and `jit_compile: auto` **XLA "
+                      f"{'on' if auto_choice['jit_compile'] else 'off'}** on this machine: "
+                      f"{by[AUTO]['median_s'] * 1000:.0f} ms/step."]
+        if fp32 and fp32_xla:
+            lines[-1] += f" XLA on float32: {fp32['median_s'] / fp32_xla['median_s']:.2f}× faster"
+        if bf16 and bf16_xla:
+            lines[-1] += f"; on bfloat16: {bf16['median_s'] / bf16_xla['median_s']:.2f}× faster"
+        lines[-1] += " (below 1: slower)."
     exact, derived = by.get("kerapre mlm bf16 exact-perplexity"), by.get("kerapre mlm bf16")
     if exact and derived:
         lines += ["", f"Perplexity from the loss instead of a `MaskedLMPerplexity` metric: "

@@ -23,8 +23,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 NOTES = os.path.join(HERE, "NOTES.md")  # hand-written: what was tried, and what the numbers mean
 DEFAULT_OUTPUT = os.path.join(HERE, "..", "docs", "benchmarks.md")
 # In the order of the page; each is `python benchmarks/<name>.py`.
-BENCHMARKS = ["bert_pretraining", "profile_bert_step", "bert_finetuning", "cnn_training", "profile_cnn_step",
-              "input_pipeline", "vocab_learning", "serving_latency", "thread_settings"]
+BENCHMARKS = ["bert_pretraining", "profile_bert_step", "bert_finetuning", "published_finetuning", "cnn_training",
+              "profile_cnn_step", "input_pipeline", "vocab_learning", "serving_latency", "thread_settings"]
 
 
 def run(name, quick):

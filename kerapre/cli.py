@@ -70,7 +70,8 @@ def build_parser():
     bert.add_argument("--corpus", help="wiki_sample, a TFDS name, or BERT-format text files/glob/dir (data.corpus)")
     bert.add_argument("--steps", type=int, help="optimizer steps (train.steps)")
     bert.add_argument("--vocab", help="an existing vocab.txt instead of learning one (data.vocab)")
-    bert.add_argument("--init", help="continue from a keras-hub preset dir or a kerapre BERT run (model.init)")
+    bert.add_argument("--init", help="continue from a published encoder (minilm_l6, a Hugging Face or Google BERT "
+                                     "directory, a keras-hub preset) or a kerapre BERT run (model.init)")
     _add_config_flags(bert, DEFAULT_BERT_DIR)
 
     finetune = commands.add_parser("finetune", help="fine-tune a pretrained backbone with a new head")
@@ -87,8 +88,9 @@ def build_parser():
     text = finetune_kinds.add_parser(
         "text", help="text classification on a pretrained BERT encoder (default: Rotten Tomatoes)"
     )
-    text.add_argument("--backbone", help="a BERT pretraining run, a .keras or TF Hub export, a checkpoint, "
-                                         f"or 'scratch' (default: {DEFAULT_BERT_DIR})")
+    text.add_argument("--backbone", help="a BERT pretraining run, a .keras or TF Hub export, a checkpoint, a published "
+                                         "encoder (minilm_l6, a Hugging Face or Google BERT directory, a keras-hub "
+                                         f"preset), or 'scratch' (default: {DEFAULT_BERT_DIR})")
     _add_freeze_flags(text, "encoder", trainable_by_default=True)
     _add_config_flags(text, DEFAULT_TEXT_DIR)
 
@@ -275,16 +277,14 @@ def _backbone_overrides(args):
 
 
 def _export(args):
-    from kerapre.export import export, holds_saved_model
+    from kerapre.export import KIND_FORMATS, export, exportable_formats, model_kind
 
     model, options = _exportable(args.model_dir)
     name = args.name or os.path.basename(os.path.normpath(args.model_dir))
     formats = args.formats
-    if not formats and holds_saved_model(model):
-        from kerapre.export import KIND_FORMATS, model_kind
-
-        formats = [fmt for fmt in KIND_FORMATS[model_kind(model)] if fmt != "keras"]
-        print("note: no .keras export for a model on a SavedModel backbone (it would need safe_mode=False)")
+    left_out = [fmt for fmt in KIND_FORMATS[model_kind(model)] if fmt not in exportable_formats(model)]
+    if not formats and left_out:
+        print(f"note: no {'/'.join(left_out)} export for a model on a SavedModel backbone")
     paths = export(
         model,
         name,

@@ -219,6 +219,41 @@ def choose_precision(precision, *, on_tpu, native_bfloat16):
     return "mixed_bfloat16" if on_tpu or native_bfloat16 else "float32"
 
 
+def choose_jit_compile(jit_compile, *, precision, accelerator, replicas, on_tpu=False):
+    """Whether to compile the train step with XLA: ``True`` and ``False`` stand; ``auto`` is
+    chosen by hardware, as :func:`choose_precision` chooses the dtype:
+
+    - TPUs: on (TPU programs are always compiled);
+    - several replicas on CPUs or GPUs: off (Keras's XLA step under ``MirroredStrategy`` is
+      not measured here);
+    - a GPU: on (Keras's own ``jit_compile="auto"``; not measured here);
+    - a CPU: on for float32, off for bfloat16. Measured on BERT pretraining steps
+      (``benchmarks/bert_pretraining.py``, docs/benchmarks.md): on a 2-core CPU without AVX-512,
+      float32 with XLA 2,049 ms against 2,217 without; on the AMD EPYC with AVX512_BF16, XLA
+      made bfloat16 1.5× slower.
+    """
+    if jit_compile != "auto":
+        return bool(jit_compile)
+    if on_tpu:
+        return True
+    if replicas > 1:
+        return False
+    return accelerator or precision == "float32"
+
+
+def resolve_jit_compile(jit_compile):
+    """:func:`choose_jit_compile` for the strategy in scope, the dtype policy in force and the
+    devices of this machine."""
+    strategy = tf.distribute.get_strategy()
+    return choose_jit_compile(
+        jit_compile,
+        precision=keras.mixed_precision.dtype_policy().name,
+        accelerator=bool(tf.config.list_logical_devices("GPU")),
+        replicas=strategy.num_replicas_in_sync,
+        on_tpu=is_tpu(strategy),
+    )
+
+
 def is_tpu(strategy):
     """Whether ``strategy`` trains on TPUs (which need static shapes)."""
     return isinstance(strategy, (tf.distribute.TPUStrategy, tf.distribute.experimental.TPUStrategy))

@@ -29,3 +29,9 @@ class ArtifactError(DataError, ExportError):
     """A path does not exist or holds something other than what was asked for (a run, an
     export, a checkpoint): both a ``DataError`` and an ``ExportError``, as the loaders that
     raise it raised one or the other."""
+
+
+def first_line(error):
+    """The first line of a library's error message (at most 200 characters), to quote inside
+    kerapre's one-line errors."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]

@@ -9,6 +9,7 @@ Arrays use Hugging Face's names without the ``bert.`` prefix (dense weights ``[o
 import json
 import math
 import os
+import tempfile
 
 import numpy as np
 
@@ -195,4 +196,74 @@ def write_google(directory, w, config, *, hidden_act="gelu"):
         json.dump({**google_config, "hidden_act": hidden_act, "initializer_range": 0.02}, f)
     with open(os.path.join(directory, "vocab.txt"), "w") as f:
         f.write("\n".join(vocabulary(config["vocab_size"])) + "\n")
+    return directory
+
+
+def write_tf_hub(directory, w, config, *, lowercase=True, dropout=0.1):
+    """A SavedModel in the TF Hub BERT API, written the way Model Garden's ``export_tfhub`` writes
+    Google's ``bert_en_uncased_L-*`` encoders: a ``tf_keras`` model with dict inputs
+    (``input_word_ids``, ``input_mask``, ``input_type_ids``) and outputs (``pooled_output``,
+    ``sequence_output``, ``encoder_outputs``, ``default``), ``vocab_file`` and ``do_lower_case``
+    attributes, ``save(save_format="tf")``: so it has ``__call__(inputs, training)`` and no
+    serving signature kerapre could use instead. Dropout after the embeddings and each sublayer
+    is on only under ``training=True``; the arithmetic is :func:`forward`'s, in TensorFlow."""
+    import tensorflow as tf
+    import tf_keras
+
+    eps, heads = config.get("layer_norm_eps", 1e-12), config["num_attention_heads"]
+    approximate = config["hidden_act"] != "gelu"
+
+    class ReferenceBert(tf_keras.layers.Layer):
+        def build(self, _):
+            self.w = {name: self.add_weight(name=name.replace(".", "_"), shape=array.shape,
+                                            initializer=tf_keras.initializers.Constant(array))
+                      for name, array in w.items() if not name.startswith("cls.")}
+            self.drop = tf_keras.layers.Dropout(dropout)
+
+        def dense(self, x, name):
+            return tf.matmul(x, self.w[f"{name}.weight"], transpose_b=True) + self.w[f"{name}.bias"]
+
+        def norm(self, x, name):
+            mean, var = tf.nn.moments(x, axes=[-1], keepdims=True)
+            return (x - mean) / tf.sqrt(var + eps) * self.w[f"{name}.weight"] + self.w[f"{name}.bias"]
+
+        def call(self, inputs, training=None):
+            ids, mask, types = inputs["input_word_ids"], inputs["input_mask"], inputs["input_type_ids"]
+            seq = tf.shape(ids)[1]
+            x = (tf.gather(self.w["embeddings.word_embeddings.weight"], ids)
+                 + self.w["embeddings.position_embeddings.weight"][:seq]
+                 + tf.gather(self.w["embeddings.token_type_embeddings.weight"], types))
+            x = self.drop(self.norm(x, "embeddings.LayerNorm"), training=training)
+            blocked = (1.0 - tf.cast(mask[:, None, None, :], tf.float32)) * -1e9
+            hidden = x.shape[-1]
+            size = hidden // heads
+            layers = []
+            for i in range(config["num_hidden_layers"]):
+                p = f"encoder.layer.{i}"
+
+                def split(t):
+                    return tf.transpose(tf.reshape(t, [tf.shape(t)[0], seq, heads, size]), [0, 2, 1, 3])
+
+                q, k, v = (split(self.dense(x, f"{p}.attention.self.{part}")) for part in ("query", "key", "value"))
+                scores = tf.nn.softmax(tf.matmul(q, k, transpose_b=True) / math.sqrt(size) + blocked)
+                context = tf.reshape(tf.transpose(tf.matmul(scores, v), [0, 2, 1, 3]), [tf.shape(x)[0], seq, hidden])
+                attended = self.drop(self.dense(context, f"{p}.attention.output.dense"), training=training)
+                x = self.norm(x + attended, f"{p}.attention.output.LayerNorm")
+                inner = tf.nn.gelu(self.dense(x, f"{p}.intermediate.dense"), approximate=approximate)
+                x = self.norm(x + self.drop(self.dense(inner, f"{p}.output.dense"), training=training),
+                              f"{p}.output.LayerNorm")
+                layers.append(x)
+            pooled = tf.tanh(self.dense(x[:, 0], "pooler.dense"))
+            return {"sequence_output": x, "pooled_output": pooled, "encoder_outputs": layers, "default": pooled}
+
+    inputs = {name: tf_keras.Input(shape=(None,), dtype=tf.int32, name=name)
+              for name in ("input_word_ids", "input_mask", "input_type_ids")}
+    model = tf_keras.Model(inputs, ReferenceBert()(inputs))
+    with tempfile.TemporaryDirectory() as tmp:
+        vocab_file = os.path.join(tmp, "vocab.txt")
+        with open(vocab_file, "w") as f:
+            f.write("\n".join(vocabulary(config["vocab_size"])) + "\n")
+        model.vocab_file = tf.saved_model.Asset(vocab_file)
+        model.do_lower_case = tf.Variable(lowercase, trainable=False)
+        model.save(os.fspath(directory), include_optimizer=False, save_format="tf")
     return directory

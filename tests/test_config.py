@@ -43,7 +43,7 @@ def test_saved_config_round_trips(tmp_path):
         ("train.epochs=0", "train.epochs must be positive"),
         ("train.strategy=gpu", "train.strategy must be one of"),
         ("model.preset=resnet", "unknown model.preset 'resnet'"),
-        ("train.jit_compile=maybe", "train.jit_compile must be true or false"),
+        ("train.jit_compile=maybe", "train.jit_compile must be true, false or auto"),
         ("epochs", "is not key=value"),
     ],
 )

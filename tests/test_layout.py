@@ -21,7 +21,7 @@ LAYERS = [
     {"cli", "launch"},
 ]
 # Workflows that compose others: the quickstart runs the whole path.
-COMPOSERS = {"kerapre.workflows.quickstart"}
+COMPOSERS = {"kerapre.workflows.quickstart", "kerapre.workflows.quickstart_bert"}
 # Imports allowed to run the wrong way: none.
 KNOWN = set()
 

@@ -137,20 +137,28 @@ def test_cli_pretrain_bert(corpus, in_tmp, capsys):
 
 
 def test_quickstart_bert_stage(corpus, in_tmp, capsys):
+    import bert_reference as ref
+
+    w, config = ref.random_checkpoint(vocab_size=60, positions=64, seed=5, scale=0.1)
+    published = str(ref.write_hf("published", w, config, prefixed=False))  # stands in for minilm_l6
     overrides = [f"bert.pretrain.{o}" for o in TINY if not o.startswith("data.eval_split")]
     argv = ["quickstart", "--stage", "bert", "--set", f"bert.pretrain.data.corpus={corpus}"]
     argv += sum((["--set", o] for o in overrides), [])
-    argv += ["--set", "bert.pretrain.data.eval_split=null"]
+    argv += ["--set", "bert.pretrain.data.eval_split=null", "--set", f"bert.published={published}"]
     finetune = ["data.limit=64", "data.seq_length=32", "train.epochs=1", "train.verbose=0", "train.precision=float32"]
     argv += sum((["--set", f"bert.finetune.{o}"] for o in finetune), [])
+    argv += sum((["--set", f"bert.published_finetune.{o}"] for o in [*finetune, "labels_per_class=8"]), [])
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
     assert "[bert] stage took" in out and "sequences/s" in out
     assert os.path.exists("runs/quickstart/bert/pretrain/pretrainer.keras")
-    # Fine-tuned three ways, chosen on validation, exported, answered through serving_default.
+    # Scratch, the published encoder frozen (a probe) and trainable, chosen on validation, exported,
+    # answered through serving_default.
     with open("runs/quickstart/bert/finetune.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["method"] for r in rows] == ["scratch", "frozen", "trainable"]
+    assert [r["backbone"] for r in rows] == ["none", published, published]
+    assert rows[1]["choice"].startswith("C=") and rows[1]["train_examples"] == rows[2]["train_examples"] == "16"
     assert all(0 <= float(r["test_accuracy"]) <= 1 and float(r["test_majority_rate"]) > 0.5 for r in rows)
     assert "one seed: no spread to judge by" in out
     chosen = out.split("chosen on validation: ")[1].split()[0]

@@ -42,8 +42,13 @@ def _keras_hub_preset(tmp_path):
     return preset
 
 
+def _tf_hub(tmp_path):
+    w, config = ref.random_checkpoint(vocab_size=60, positions=32, seed=5, scale=0.1)
+    return str(ref.write_tf_hub(tmp_path / "bert_en_uncased_L-2_H-16_A-2", w, config))
+
+
 SOURCES = {"hf_model": lambda p: _hf(p, False), "hf_pretraining": lambda p: _hf(p, True), "google": _google,
-           "keras_hub_preset": _keras_hub_preset, "minilm_l6": lambda p: "minilm_l6"}
+           "keras_hub_preset": _keras_hub_preset, "tf_hub": _tf_hub, "minilm_l6": lambda p: "minilm_l6"}
 
 
 @pytest.mark.parametrize("kind", list(SOURCES))
@@ -59,13 +64,16 @@ def test_each_source_fine_tunes_frozen_and_trainable_and_serves_what_keras_answe
     assert any(not np.array_equal(a, b) for a, b in zip(before.get_weights(), trainable.model.backbone.get_weights()))
     assert frozen.history["loss"] and trainable.history["loss"]
 
+    # A classifier over a SavedModel exports as serving only (the default: no .keras, no hub).
+    formats = None if kind == "tf_hub" else ("serving", "keras")
     paths = kerapre.export(trainable.model, "published", base_dir=str(tmp_path / "exports"),
-                           formats=("serving", "keras"), label_names=["rotten", "fresh"])
+                           formats=formats, label_names=["rotten", "fresh"])
+    assert kind != "tf_hub" or set(paths) == {"serving"}
     expected = tf.nn.softmax(trainable.model.predict(TEXTS, verbose=0)).numpy()
     signature = tf.saved_model.load(paths["serving"]).signatures["serving_default"]
     served = signature(text=tf.constant(TEXTS))["probabilities"].numpy()
     np.testing.assert_allclose(served, expected, atol=1e-5)
-    answers = kerapre.predict_text(paths["keras"], TEXTS)
+    answers = kerapre.predict_text(paths.get("keras", paths["serving"]), TEXTS)
     np.testing.assert_allclose([a["probabilities"]["fresh"] for a in answers], expected[:, 1], atol=1e-5)
 
 

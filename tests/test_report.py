@@ -191,3 +191,23 @@ def test_one_summariser_and_verdict_for_the_quickstart_and_the_report():
     assert line.endswith("beats scratch")
     one_seed = summary_module.summarise([r for r in rows if r["seed"] == 0])
     assert summary_module.compare_to_scratch(one_seed)[0]["verdict"] == "one seed: no spread to judge by"
+
+
+def test_a_linear_probe_exports_as_the_dense_head_that_computes_it():
+    from kerapre.data import BertTextPreprocessor
+    from kerapre.models import BertEncoder
+    from kerapre.report.features import pooling_model
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"the a film was good bad great awful plot".split()]
+    texts = ["the film was good", "a great film", "good plot", "the film was bad", "awful plot", "bad bad film"]
+    labels = np.array([1, 1, 1, 0, 0, 0])
+    encoder = BertEncoder(vocabulary_size=len(vocab), num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32)
+    preprocessor = BertTextPreprocessor(vocab, sequence_length=8)
+    for pooling in ("pooled_output", "mean"):
+        # the features exactly as the classifier will see its inputs (padded to 8)
+        features = pooling_model(encoder, pooling).predict(preprocessor(texts), verbose=0)
+        probe, _, _ = fitting.linear_probe(features, labels, features, labels, [1.0])
+        model = fitting.probe_classifier(encoder, probe, 2, preprocessor=preprocessor, pooling=pooling)
+        probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(model.predict(texts, verbose=0)))
+        # float32 against scikit-learn's float64: the standardised weights are large where features vary little
+        np.testing.assert_allclose(probabilities, probe.predict_proba(features), atol=1e-4)

@@ -95,9 +95,11 @@ class BertModelConfig(BertPresetConfig):
     Args:
         preset: ``bert_tiny``, ``bert_mini``, ``bert_small``, ``bert_medium`` or ``bert_base``
             ([presets](bert_pretraining.md#encoders-and-presets)); ignored with ``model.init``.
-        init: continue from weights: a keras-hub preset directory (``save_to_preset``), a
-            kerapre BERT run directory or its ``pretrainer.keras``; ``null`` starts from
-            fresh weights.
+        init: continue from weights: a published encoder (``minilm_l6``, a Hugging Face or
+            Google BERT directory, a keras-hub preset name, handle or directory), keeping its
+            vocabulary and its masked-LM and next-sentence heads (masked-LM only without a
+            next-sentence head), or a kerapre BERT run directory or its ``pretrainer.keras``;
+            ``null`` starts from fresh weights.
         next_sentence: train the next-sentence head too (``false``: masked-LM only).
     """
 

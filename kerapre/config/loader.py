@@ -50,7 +50,12 @@ def _coerce(hint, value, *, where):
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         if value is None:
             return None
-        return _coerce(args[0], value, where=where)
+        for arg in args[:-1]:  # the first type the value is (Union[bool, str]: true, or "auto")
+            try:
+                return _coerce(arg, value, where=where)
+            except ConfigError:
+                pass
+        return _coerce(args[-1], value, where=where)
     if origin is list:
         (item,) = typing.get_args(hint)
         if not isinstance(value, (list, tuple)):

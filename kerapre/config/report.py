@@ -185,6 +185,8 @@ class TextReportConfig(ReportConfig):
             first backbone.
         dropout: dropout on the pooled output, before the output layer; also the ``scratch``
             encoder's dropout.
+        pooling: what the heads and the probe read: ``pooled_output`` or ``mean`` (the mean of
+            the token vectors, what sentence-transformers such as ``minilm_l6`` were trained for).
     """
 
     target: str = "rotten_tomatoes"
@@ -199,9 +201,11 @@ class TextReportConfig(ReportConfig):
     seq_length: int = 64
     lowercase: typing.Optional[bool] = None
     dropout: float = 0.1
+    pooling: str = "pooled_output"
     data_dir: typing.Optional[str] = None
     limit: typing.Optional[int] = None
     train: TextReportTrainConfig = dataclasses.field(default_factory=TextReportTrainConfig)
 
     def validate(self):
         check(self.seq_length > 2, "seq_length must be at least 3 ([CLS] text [SEP])")
+        check(self.pooling in ("pooled_output", "mean"), "pooling must be pooled_output or mean")

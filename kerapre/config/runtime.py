@@ -26,7 +26,10 @@ class RuntimeConfig:
         precision: ``auto`` (``mixed_bfloat16`` on CPUs with AVX512_BF16 or AMX, TPUs and
             Ampere+ GPUs, else ``float32``), ``float32``, ``mixed_bfloat16`` or
             ``mixed_float16``.
-        jit_compile: compile the train step with XLA.
+        jit_compile: compile the train step with XLA: ``true``, ``false`` or ``auto``
+            (by hardware, as ``precision`` is chosen: on GPUs and TPUs, and on CPUs for
+            float32 but not bfloat16; off with several CPU/GPU replicas; see
+            ``kerapre.distribute.choose_jit_compile``).
         steps_per_execution: train steps per ``tf.function`` call.
         seed: seeds weights, shuffling and every random draw of the run.
         verbose: Keras progress output: 1 bar, 2 one line per epoch, 0 quiet.
@@ -34,7 +37,7 @@ class RuntimeConfig:
 
     strategy: str = "auto"
     precision: str = "auto"
-    jit_compile: bool = False
+    jit_compile: typing.Union[bool, str] = False
     steps_per_execution: int = 1
     seed: int = 0
     verbose: int = 1
@@ -42,6 +45,7 @@ class RuntimeConfig:
     def validate(self):
         check(self.strategy in STRATEGIES, f"train.strategy must be one of {STRATEGIES}")
         check(self.precision in PRECISIONS, f"train.precision must be one of {PRECISIONS}")
+        check(self.jit_compile in (True, False, "auto"), "train.jit_compile must be true, false or auto")
         check(self.steps_per_execution > 0, "train.steps_per_execution must be positive")
         check(self.verbose in (0, 1, 2), "train.verbose must be 0, 1 or 2")
 

@@ -68,18 +68,26 @@ class TextModelConfig(BertPresetConfig):
     """
 
 
+POOLINGS = ("pooled_output", "mean")
+
+
 @dataclasses.dataclass
 class TextHeadConfig:
-    """The classification head put on the encoder's pooled output.
+    """The classification head put on the encoder.
 
     Args:
         dropout: dropout before the output layer.
+        pooling: what the head reads: ``pooled_output`` (the tanh dense over ``[CLS]``,
+            BERT's recipe) or ``mean`` (the mean of the token vectors, what
+            sentence-transformers such as ``minilm_l6`` were trained for).
     """
 
     dropout: float = 0.1
+    pooling: str = "pooled_output"
 
     def validate(self):
         check(0 <= self.dropout < 1, "head.dropout must be in [0, 1)")
+        check(self.pooling in POOLINGS, f"head.pooling must be one of {POOLINGS}")
 
 
 @dataclasses.dataclass
@@ -114,8 +122,9 @@ class FinetuneTextConfig:
 
     Args:
         backbone: a BERT pretraining run (or its checkpoint ``.weights.h5``), a ``.keras`` or
-            TF Hub export, a ``finetune text`` run, a keras-hub preset directory (anything
-            ``load_encoder`` takes), or ``scratch`` (a fresh ``model.preset``; needs
+            TF Hub export, a ``finetune text`` run, a published encoder (``minilm_l6``, a Hugging
+            Face or Google BERT directory, a keras-hub preset name, handle or directory):
+            anything ``load_encoder`` takes; or ``scratch`` (a fresh ``model.preset``; needs
             ``data.vocab``).
         trainable: fine-tune the encoder weights too (``false``: only the head trains).
         labels_per_class: keep only this many labelled training examples per class

@@ -2,11 +2,15 @@
 
 import keras
 import keras_hub
+import numpy as np
 import tensorflow as tf
+from tqdm import tqdm
 from keras_hub.src.layers.preprocessing.preprocessing_layer import PreprocessingLayer
 
 from kerapre.data.vocab import load_vocabulary, make_tokenizer
 from kerapre.errors import DataError
+
+TOKENISE_BATCH = 1024
 
 
 @keras.saving.register_keras_serializable(package="kerapre")
@@ -101,3 +105,16 @@ class BertTextPreprocessor(PreprocessingLayer):
             "sequence_length": self.sequence_length,
             "lowercase": self.lowercase,
         }
+
+
+def tokenise(preprocessor, texts):
+    """Token ids of ``texts`` (an array of strings, or a tuple of two for pairs) as a dict of
+    int32 arrays, tokenised in ``tf.data`` batches with a progress bar."""
+    pair = isinstance(texts, tuple)
+    count = len(texts[0]) if pair else len(texts)
+    ds = tf.data.Dataset.from_tensor_slices(tuple(list(t) for t in texts) if pair else list(texts))
+    ds = ds.batch(TOKENISE_BATCH)
+    ds = ds.map(lambda first, second: preprocessor((first, second))) if pair else ds.map(preprocessor)
+    parts = list(tqdm(ds.as_numpy_iterator(), desc="tokenising", leave=False, disable=count < 4096,
+                      total=-(-count // TOKENISE_BATCH)))
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

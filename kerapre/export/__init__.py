@@ -24,7 +24,8 @@ from kerapre.export.layout import (
     read_metadata,
     resolve_version,
 )
-from kerapre.export.reload import SavedModelLayer, load_backbone
+from kerapre.export.reload import load_backbone
+from kerapre.export.saved_model_layer import SavedModelLayer
 from kerapre.export.serving import write_image_serving
 
 FORMATS = ("serving", "backbone", "hub", "keras")
@@ -44,6 +45,16 @@ def holds_saved_model(model):
     """Whether ``model`` wraps a reloaded SavedModel (a ``.keras`` file of it would store only
     the SavedModel's path and need ``safe_mode=False`` to load)."""
     return any(isinstance(layer, SavedModelLayer) for layer in model._flatten_layers())
+
+
+def exportable_formats(model):
+    """The formats ``model`` can be exported as: its kind's (``KIND_FORMATS``) less, when it is
+    built on a reloaded SavedModel, ``keras`` (the file would need ``safe_mode=False`` to load)
+    and ``hub`` (TF Hub encoders are written from kerapre's own ``BertEncoder``)."""
+    formats = KIND_FORMATS[model_kind(model)]
+    if holds_saved_model(model):
+        formats = tuple(fmt for fmt in formats if fmt not in ("keras", "hub"))
+    return formats
 
 
 def export_dirs(name, base_dir=DEFAULT_BASE_DIR):
@@ -101,7 +112,7 @@ def export(
             ``BertEncoder``.
         name: the model name: TF Serving serves ``<base_dir>/<name>/<version>``.
         formats: some of ``serving``, ``backbone``, ``hub`` and ``keras`` (default: all
-            that the kind of model has).
+            that the model can have, ``exportable_formats``).
         base_dir: the directory holding every model's exports.
         version: an integer version; by default the next one after the highest existing.
         overwrite: replace ``version`` if it exists (otherwise that is an error).
@@ -126,7 +137,7 @@ def export(
     ```
     """
     kind = model_kind(model)
-    formats = tuple(formats or KIND_FORMATS[kind])
+    formats = tuple(formats or exportable_formats(model))
     unknown = set(formats) - set(FORMATS)
     if unknown or not formats:
         raise ExportError(f"unknown export format(s) {sorted(unknown)}: choose from {', '.join(FORMATS)}")
@@ -148,10 +159,12 @@ def export(
             raise ExportError(
                 f"{len(label_names)} label names for a model with {num_classes} classes: pass one name per class"
             )
-    if "keras" in formats and holds_saved_model(model):
+    refused = [fmt for fmt in formats if fmt not in exportable_formats(model)]
+    if refused:
         raise ExportError(
-            "a model built on a SavedModel backbone cannot be saved as a .keras file that loads with "
-            "safe_mode on: export --format serving/backbone/hub, or fine-tune from a .keras export"
+            f"a model built on a SavedModel backbone has no {'/'.join(refused)} export (a .keras file would need "
+            "safe_mode=False; TF Hub encoders are written from kerapre's own BertEncoder): export --format "
+            f"{'/'.join(exportable_formats(model))}, or fine-tune from a .keras export or a checkpoint"
         )
     bases = export_dirs(name, base_dir)
     if version is None:
@@ -242,6 +255,7 @@ __all__ = [
     "export",
     "export_dirs",
     "model_kind",
+    "exportable_formats",
     "holds_saved_model",
     "latest_version_dir",
     "load_backbone",

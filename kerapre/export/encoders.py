@@ -27,11 +27,13 @@ from kerapre.tasks.text_classifier import TextClassifier
 
 VOCAB_FILE = VOCAB_FILENAME
 ENCODER_KINDS = ("run", "checkpoint", "keras", "hub", *PUBLISHED_KINDS)
-INIT_KINDS = (*PUBLISHED_KINDS, "run", "keras")
+# A SavedModel has no masked-LM head to go on with: continue from checkpoints only.
+INIT_KINDS = (*(kind for kind in PUBLISHED_KINDS if kind != "tf_hub_bert"), "run", "keras")
 INIT_HINT = ("pass a published encoder (minilm_l6, a Hugging Face or Google BERT directory, a keras-hub preset) "
              "or a kerapre BERT run (model.init)")
 ENCODER_HINT = ("pass a BERT pretraining run, a .keras or TF Hub export, a training checkpoint, a published encoder "
-                "(minilm_l6, a Hugging Face or Google BERT directory, a keras-hub preset), or scratch")
+                "(minilm_l6, a Hugging Face or Google BERT directory, a TF Hub BERT SavedModel, a keras-hub preset), "
+                "or scratch")
 
 
 def build_pretrainer(config, vocabulary_size, log=print):
@@ -105,7 +107,11 @@ def load_encoder(path, trainable=True, vocab=None):
             - a TF Hub export (``saved_models/<name>-hub``, a version of it, or its
               ``encoder/``), reloaded as a SavedModel layer that trains with AdamW and
               honours ``training=True``;
-            - a keras-hub BERT preset directory.
+            - a published encoder: ``minilm_l6``, a Hugging Face BERT directory or
+              ``hf://`` handle, Google's original checkpoint, a keras-hub preset (name,
+              handle or directory), or a TF Hub BERT SavedModel (Google's
+              ``bert_en_uncased_L-*``, a Model Garden export, or its ``https://tfhub.dev/``
+              handle), called with ``training`` passed through.
         trainable: ``False`` freezes the encoder's weights.
         vocab: a ``vocab.txt`` to use instead of the one that comes with the weights.
 

@@ -8,7 +8,7 @@ from kerapre.data.vocab import VOCAB_FILENAME, load_vocabulary
 from kerapre.export.backbone import INFERENCE_ENDPOINT, TRAINING_ENDPOINT
 from kerapre.export.hub_layout import ENCODER_DIR, HUB_TO_KERAPRE_INPUTS
 from kerapre.export.layout import read_metadata
-from kerapre.export.reload import SavedModelLayer
+from kerapre.export.saved_model_layer import SavedModelLayer
 from kerapre.export.resolve import resolve
 
 

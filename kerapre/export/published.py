@@ -45,6 +45,9 @@ PUBLISHED = {
     ),
 }
 _VERIFIED = set()
+OFFLINE_CHOICES = (f"with no network, pass a local Hugging Face BERT directory, a Google BERT checkpoint, a TF Hub BERT "
+                   f"SavedModel directory, a keras-hub preset directory, or an offline published encoder "
+                   f"({', '.join(PUBLISHED)})")
 
 
 def install_command(name):

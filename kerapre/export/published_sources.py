@@ -1,5 +1,6 @@
 """BERT encoders from where others publish them: Hugging Face directories and handles, Google's
-original checkpoints, keras-hub presets (by name, handle or directory).
+original checkpoints, keras-hub presets (by name, handle or directory), TF Hub BERT SavedModels
+(``kerapre.export.tf_hub_bert``).
 
 ``encoder_and_vocabulary`` and ``pretrainer_and_vocabulary`` take a resolved artefact
 (``kerapre.export.resolve``) of one of ``PUBLISHED_KINDS``. Local directories are read by
@@ -11,7 +12,7 @@ and heads are kept.
 
 import os
 
-from kerapre.errors import DataError
+from kerapre.errors import DataError, first_line
 from kerapre.export.bert_checkpoint import encoder_from_checkpoint, pretrainer_from_checkpoint
 from kerapre.export.google_bert import google_variable_names, read_google_bert
 from kerapre.export.hf_bert import (
@@ -22,12 +23,11 @@ from kerapre.export.hf_bert import (
     hf_weight_names,
     read_hf_bert,
 )
-from kerapre.export.published import PUBLISHED
+from kerapre.export.published import OFFLINE_CHOICES
+from kerapre.export.tf_hub_bert import load_tf_hub_bert
 from kerapre.models.bert import BertEncoder
 
-PUBLISHED_KINDS = ("hf_bert", "google_bert", "keras_hub_preset", "preset_handle")
-OFFLINE_CHOICES = (f"with no network, pass a local Hugging Face BERT directory, a Google BERT checkpoint, a keras-hub "
-                   f"preset directory, or an offline published encoder ({', '.join(PUBLISHED)})")
+PUBLISHED_KINDS = ("hf_bert", "google_bert", "keras_hub_preset", "preset_handle", "tf_hub_bert")
 
 
 def read_checkpoint(artifact):
@@ -40,7 +40,11 @@ def read_checkpoint(artifact):
 
 
 def encoder_and_vocabulary(artifact, dropout=None):
-    """``(BertEncoder, vocabulary or None, lowercase or None)`` of a published artefact."""
+    """``(BertEncoder, vocabulary or None, lowercase or None)`` of a published artefact (for
+    a TF Hub BERT SavedModel, a model with the encoder's interface: its dropout is its own)."""
+    if artifact.kind == "tf_hub_bert":
+        encoder = load_tf_hub_bert(artifact.path)
+        return encoder, encoder.vocabulary, encoder.lowercase
     overrides = {} if dropout is None else {"dropout": dropout}
     if _reads_itself(artifact):
         checkpoint = read_checkpoint(artifact)
@@ -107,9 +111,9 @@ def _keras_hub_preset(preset):
         backbone = keras_hub.models.BertBackbone.from_preset(preset)
     except Exception as error:  # keras-hub raises whatever its download client raises
         if os.path.isdir(preset):
-            raise DataError(f"{preset} is not a keras-hub BERT preset ({_first_line(error)}): pass one written by "
+            raise DataError(f"{preset} is not a keras-hub BERT preset ({first_line(error)}): pass one written by "
                             "save_to_preset, or a Hugging Face or Google BERT directory") from None
-        raise DataError(f"keras-hub could not load the preset {preset} ({_first_line(error)}): "
+        raise DataError(f"keras-hub could not load the preset {preset} ({first_line(error)}): "
                         f"{OFFLINE_CHOICES}") from None
     try:
         tokenizer = keras_hub.models.BertTokenizer.from_preset(preset)
@@ -139,9 +143,5 @@ def _download_hf(handle):
                 for shard in sorted(set(json.load(f)["weight_map"].values())):
                     get_file(handle, shard)
     except Exception as error:
-        raise DataError(f"could not download {handle} ({_first_line(error)}): {OFFLINE_CHOICES}") from None
+        raise DataError(f"could not download {handle} ({first_line(error)}): {OFFLINE_CHOICES}") from None
     return os.path.dirname(config)
-
-
-def _first_line(error):
-    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]

@@ -22,7 +22,10 @@ Kinds:
 - ``keras_hub_preset``: a keras-hub preset directory (``config.json`` of a Keras object);
 - ``preset_handle``: a keras-hub preset name or handle (``bert_tiny_en_uncased``,
   ``kaggle://...``, ``hf://...``), loaded by keras-hub's ``from_preset`` (online);
-- ``saved_model``: a SavedModel kerapre did not write.
+- ``tf_hub_bert``: a SavedModel in the TF Hub BERT API (Google's ``bert_en_uncased_L-*``,
+  Model Garden exports: ``do_lower_case`` or ``assets/vocab.txt``), or a ``https://tfhub.dev/``
+  or ``https://www.kaggle.com/models/`` handle of one (downloaded by ``tensorflow_hub``, online);
+- ``saved_model``: another SavedModel kerapre did not write.
 
 Examples:
 
@@ -43,6 +46,7 @@ from kerapre.export.hf_bert import hf_lowercase, is_hf_bert_directory
 from kerapre.export.hub_layout import ENCODER_DIR, ENCODER_FORMAT, PREPROCESSOR_FORMAT
 from kerapre.export.layout import latest_version_dir, read_metadata
 from kerapre.export.published import PUBLISHED, published_directory
+from kerapre.export.tf_hub_bert import TF_HUB_HANDLES, is_tf_hub_bert_directory, tf_hub_lowercase
 from kerapre.run_record import (
     CHECKPOINTS_DIR,
     CONFIG_FILE,
@@ -54,7 +58,7 @@ from kerapre.run_record import (
 )
 
 KINDS = ("run", "checkpoint", "keras", "serving", "backbone", "hub", "hf_bert", "google_bert", "keras_hub_preset",
-         "preset_handle", "saved_model")
+         "preset_handle", "tf_hub_bert", "saved_model")
 HANDLE_SCHEMES = ("kaggle://", "hf://", "modelscope://")
 KERAS_FILE = MODEL_FILE  # also the file of a `kerapre export --format keras` version
 SAVED_MODEL_FILE = "saved_model.pb"
@@ -70,6 +74,7 @@ DESCRIPTIONS = {
     "google_bert": "a Google BERT checkpoint",
     "keras_hub_preset": "a keras-hub preset directory",
     "preset_handle": "a keras-hub preset name or handle",
+    "tf_hub_bert": "a TF Hub BERT SavedModel",
     "saved_model": "a SavedModel not written by kerapre",
 }
 
@@ -156,6 +161,8 @@ def resolve(path, hint=None):
     if not os.path.exists(given) and given in PUBLISHED:
         directory = published_directory(given)
         return Artifact("hf_bert", directory, given, metadata={"lowercase": hf_lowercase(directory)})
+    if not os.path.exists(given) and given.startswith(TF_HUB_HANDLES):
+        return Artifact("tf_hub_bert", given, given, metadata={"lowercase": _casing_of_handle(given)})
     if not os.path.exists(given) and _is_preset_handle(given):
         return Artifact("preset_handle", given, given)
     if not os.path.exists(given):
@@ -218,7 +225,19 @@ def _saved_model(directory, given):
     if fmt in (ENCODER_FORMAT, PREPROCESSOR_FORMAT):
         version = os.path.dirname(os.path.normpath(directory))
         return Artifact("hub", version, given, metadata=read_metadata(os.path.join(version, ENCODER_DIR)))
+    if fmt is None and is_tf_hub_bert_directory(directory):
+        lowercase = tf_hub_lowercase(directory)
+        lowercase = casing_from_name(given) if lowercase is None else lowercase
+        return Artifact("tf_hub_bert", directory, given, metadata={"lowercase": lowercase})
     return Artifact("saved_model", directory, given, metadata=metadata)
+
+
+def _casing_of_handle(handle):
+    """``True`` for a handle naming an ``uncased`` model, ``False`` for ``cased``, else ``None``."""
+    name = handle.lower()
+    if "uncased" in name:
+        return True
+    return False if "cased" in name else None
 
 
 __all__ = ["Artifact", "DESCRIPTIONS", "KINDS", "resolve"]

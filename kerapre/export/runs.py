@@ -78,7 +78,8 @@ def load_text_run(model_dir):
     else:
         config = from_dict(FinetuneTextConfig, record.config)
         encoder, _ = load_encoder(config.backbone, trainable=config.trainable, vocab=vocab_file)
-        model = TextClassifier(encoder, len(record.label_names), dropout=config.head.dropout)
+        model = TextClassifier(encoder, len(record.label_names), dropout=config.head.dropout,
+                               pooling=config.head.pooling)
         model.load_weights(artifact.file(WEIGHTS_FILE))
     if model.preprocessor is None:
         lowercase = True if record.lowercase is None else record.lowercase

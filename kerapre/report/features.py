@@ -12,11 +12,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerapre.data.text_classification import trim_to_longest
+from kerapre.data.text_preprocessor import BertTextPreprocessor, tokenise
 from kerapre.errors import DataError
-from kerapre.tasks.text_classifier import ENCODER_INPUTS, TextClassifier
+from kerapre.tasks.text_classifier import ENCODER_INPUTS, POOLINGS, TextClassifier, pool
 
 DEFAULT_BATCH = 256
-POOLINGS = ("pooled_output", "mean")
 
 
 def extract_features(backbone, images, *, batch_size=DEFAULT_BATCH):
@@ -96,8 +97,6 @@ def extract_text_features(encoder, texts, *, vocab=None, sequence_length=128, lo
     features = extract_text_features("runs/bert_pretrain", ["A gripping story.", "Dull."])  # (2, 128)
     ```
     """
-    from kerapre.data.text_preprocessor import BertTextPreprocessor
-
     if output not in POOLINGS:
         raise DataError(f"unknown output {output!r}: choose {' or '.join(POOLINGS)}")
     preprocessor = getattr(encoder, "preprocessor", None)
@@ -115,25 +114,28 @@ def extract_text_features(encoder, texts, *, vocab=None, sequence_length=128, lo
             raise DataError("a model encoder needs its vocabulary: pass vocab= (tokens or a vocab.txt)")
         preprocessor = BertTextPreprocessor(vocab, sequence_length=sequence_length,
                                             lowercase=True if lowercase is None else lowercase)
-    pair = isinstance(texts, tuple)
-    texts = tuple(list(t) for t in texts) if pair else list(texts)
-    if not (len(texts[0]) if pair else len(texts)):
+    if not (len(texts[0]) if isinstance(texts, tuple) else len(texts)):
         return np.zeros((0, int(encoder.output["pooled_output"].shape[-1])), np.float32)
-    batches = tf.data.Dataset.from_tensor_slices(texts).batch(batch_size)
-    batches = batches.map(lambda first, second: preprocessor((first, second))) if pair else batches.map(preprocessor)
-    return np.asarray(pooling_model(encoder, output).predict(batches, verbose=0), np.float32)
+    return pooled_features(encoder, tokenise(preprocessor, texts), output, batch_size)
+
+
+def pooled_features(encoder, inputs, output="pooled_output", batch_size=DEFAULT_BATCH):
+    """One float32 vector per example of token-id ``inputs`` (a dict of ``[N, seq]`` arrays),
+    in their order. The examples go through ``Model.predict`` sorted by length, each batch cut
+    to its longest: on short texts several times faster than batches padded to ``seq``, with
+    the same outputs (padding is masked)."""
+    order = np.argsort(inputs["padding_mask"].sum(axis=1), kind="stable")
+    batches = tf.data.Dataset.from_tensor_slices({k: v[order] for k, v in inputs.items()}).batch(batch_size)
+    sorted_features = pooling_model(encoder, output).predict(batches.map(trim_to_longest), verbose=0)
+    features = np.empty_like(sorted_features)
+    features[order] = sorted_features
+    return features.astype(np.float32, copy=False)
 
 
 def pooling_model(encoder, output="pooled_output"):
     """A model from the encoder's inputs to one float32 vector per sequence: its
     ``pooled_output``, or (``output="mean"``) the mean of ``sequence_output`` over the real
-    tokens (``padding_mask``)."""
+    tokens (``padding_mask``), as ``TextClassifier(pooling=...)`` pools."""
     inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in ENCODER_INPUTS}
-    outputs = encoder(inputs, training=False)
-    if output == "pooled_output":
-        pooled = outputs["pooled_output"]
-    else:
-        mask = keras.ops.expand_dims(keras.ops.cast(inputs["padding_mask"], "float32"), -1)
-        sequence = keras.ops.cast(outputs["sequence_output"], "float32")
-        pooled = keras.ops.sum(sequence * mask, axis=1) / keras.ops.maximum(keras.ops.sum(mask, axis=1), 1.0)
+    pooled = pool(encoder(inputs, training=False), inputs["padding_mask"], output)
     return keras.Model(inputs, keras.ops.cast(pooled, "float32"), name=f"{encoder.name}_{output}")

@@ -4,6 +4,7 @@ the rate chosen on validation; and the linear probe."""
 import math
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 
@@ -100,3 +101,32 @@ def linear_probe(train_features, train_labels, val_features, val_labels, cs, see
         if best is None or accuracy > best[2]:
             best = (probe, c, accuracy)
     return best
+
+
+def probe_classifier(encoder, probe, num_classes, *, preprocessor=None, pooling="pooled_output"):
+    """A ``TextClassifier`` that computes what a linear probe of ``linear_probe`` computes on
+    ``extract_text_features(encoder, ..., output=pooling)``: the frozen encoder, then one
+    Dense layer holding the probe's standardisation and logistic regression. So a probe
+    chosen on validation exports and serves like any fine-tuned classifier.
+
+    Args:
+        encoder: the frozen encoder the features came from.
+        probe: the scikit-learn pipeline (``StandardScaler`` + ``LogisticRegression``).
+        num_classes: the classes (2 for a binary probe: logits ``[0, z]`` give its
+            ``predict_proba``).
+        preprocessor: the ``BertTextPreprocessor`` the features were made with.
+        pooling: the features' pooling, ``pooled_output`` or ``mean``.
+    """
+    from kerapre.tasks.text_classifier import TextClassifier
+
+    scaler, regression = probe.steps[0][1], probe.steps[-1][1]
+    scale = scaler.scale_ if scaler.scale_ is not None else 1.0
+    coef = regression.coef_ / scale  # [classes or 1, features], on the raw features
+    intercept = regression.intercept_ - (regression.coef_ * scaler.mean_ / scale).sum(axis=1)
+    if coef.shape[0] == 1:  # binary: class 1 against a zero logit for class 0
+        coef = np.concatenate([np.zeros_like(coef), coef])
+        intercept = np.concatenate([[0.0], intercept])
+    encoder.trainable = False
+    model = TextClassifier(encoder, num_classes, dropout=0.0, preprocessor=preprocessor, pooling=pooling)
+    model.output_dense.set_weights([coef.T.astype("float32"), intercept.astype("float32")])
+    return model

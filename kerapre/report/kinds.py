@@ -7,12 +7,9 @@ linear probe, and builds a compiled classifier.
 
 import dataclasses
 
-import numpy as np
-import tensorflow as tf
-from tqdm import tqdm
 
 from kerapre.config import TextTrainConfig, TrainConfig
-from kerapre.data.text_preprocessor import BertTextPreprocessor
+from kerapre.data.text_preprocessor import BertTextPreprocessor, tokenise
 from kerapre.data.vocab import vocabulary_hash
 from kerapre.errors import DataError
 from kerapre.export.encoders import ENCODER_HINT, load_encoder
@@ -20,14 +17,12 @@ from kerapre.export.reload import load_backbone
 from kerapre.export.resolve import resolve
 from kerapre.models.bert import BertEncoder
 from kerapre.models.cnn import CNN
-from kerapre.report.features import extract_features, pooling_model
+from kerapre.report.features import extract_features, pooled_features
 from kerapre.report.targets import load_image_target, load_text_target
 from kerapre.tasks.image_classifier import ImageClassifier, extract_backbone
 from kerapre.tasks.text_classifier import TextClassifier
 from kerapre.training import WarmupLinearDecay
 from kerapre.training.compile import compile_classifier
-
-TOKENISE_BATCH = 1024
 
 
 class ImageKind:
@@ -107,25 +102,11 @@ class TextKind:
         return self._tokenised[key]
 
     def features(self, backbone, x):
-        batches = tf.data.Dataset.from_tensor_slices(x).batch(256)
-        return np.asarray(pooling_model(backbone).predict(batches, verbose=0), np.float32)
+        return pooled_features(backbone, x, self.config.pooling)
 
     def classifier(self, backbone, num_classes, rate, steps):
         train = TextTrainConfig()
         model = TextClassifier(backbone, num_classes, dropout=self.config.dropout,
-                               preprocessor=self._preprocessors[id(backbone)])
+                               preprocessor=self._preprocessors[id(backbone)], pooling=self.config.pooling)
         compile_classifier(model, train, WarmupLinearDecay(rate, steps, round(steps * train.warmup_fraction)))
         return model
-
-
-def tokenise(preprocessor, texts):
-    """Token ids of ``texts`` (an array of strings, or a tuple of two for pairs) as a dict of
-    int32 arrays, tokenised in ``tf.data`` batches with a progress bar."""
-    pair = isinstance(texts, tuple)
-    count = len(texts[0]) if pair else len(texts)
-    ds = tf.data.Dataset.from_tensor_slices(tuple(list(t) for t in texts) if pair else list(texts))
-    ds = ds.batch(TOKENISE_BATCH)
-    ds = ds.map(lambda first, second: preprocessor((first, second))) if pair else ds.map(preprocessor)
-    parts = list(tqdm(ds.as_numpy_iterator(), desc="tokenising", leave=False, disable=count < 4096,
-                      total=-(-count // TOKENISE_BATCH)))
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -8,15 +8,28 @@ import tensorflow as tf
 from kerapre.tasks.task import BackboneTask
 
 ENCODER_INPUTS = ("token_ids", "segment_ids", "padding_mask")
+POOLINGS = ("pooled_output", "mean")
 PREDICT_BATCH = 32
+
+
+def pool(encoder_outputs, padding_mask, pooling="pooled_output"):
+    """One vector per sequence from an encoder's outputs: its ``pooled_output``, or
+    (``mean``) the mean of ``sequence_output`` over the tokens where ``padding_mask`` is 1."""
+    if pooling == "pooled_output":
+        return encoder_outputs["pooled_output"]
+    sequence = keras.ops.cast(encoder_outputs["sequence_output"], "float32")  # sums in float32 under bf16
+    mask = keras.ops.expand_dims(keras.ops.cast(padding_mask, "float32"), -1)
+    return keras.ops.sum(sequence * mask, axis=1) / keras.ops.maximum(keras.ops.sum(mask, axis=1), 1.0)
 
 
 @keras.saving.register_keras_serializable(package="kerapre")
 class TextClassifier(BackboneTask, keras.Model):
     """Classifies text (single sentences or sentence pairs) with a BERT encoder.
 
-    The encoder's ``pooled_output`` (the tanh dense over ``[CLS]``) goes through dropout
-    and a dense layer to ``num_classes`` float32 logits, as in BERT's fine-tuning recipe.
+    The encoder's ``pooled_output`` (the tanh dense over ``[CLS]``, BERT's fine-tuning
+    recipe) or, with ``pooling="mean"``, the mean of its ``sequence_output`` over the real
+    tokens (what sentence-transformers such as all-MiniLM-L6-v2 were trained to give) goes
+    through dropout and a dense layer to ``num_classes`` float32 logits.
 
     With a ``preprocessor`` (a ``kerapre.data.BertTextPreprocessor``), saved inside the
     model as keras-hub's tasks keep theirs, ``fit``, ``evaluate`` and ``predict`` also
@@ -41,6 +54,7 @@ class TextClassifier(BackboneTask, keras.Model):
         dropout: dropout rate on the pooled output.
         preprocessor: the ``BertTextPreprocessor`` that makes the encoder's inputs from
             raw text (``None``: the model takes token ids only).
+        pooling: ``pooled_output`` or ``mean`` (see above).
 
     Examples:
 
@@ -54,7 +68,9 @@ class TextClassifier(BackboneTask, keras.Model):
     ```
     """
 
-    def __init__(self, backbone, num_classes, dropout=0.1, preprocessor=None, **kwargs):
+    def __init__(self, backbone, num_classes, dropout=0.1, preprocessor=None, pooling="pooled_output", **kwargs):
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         # === Layers ===
         self.backbone = backbone
         self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
@@ -67,7 +83,7 @@ class TextClassifier(BackboneTask, keras.Model):
 
         # === Functional Model ===
         inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in ENCODER_INPUTS}
-        pooled = backbone(inputs)["pooled_output"]
+        pooled = pool(backbone(inputs), inputs["padding_mask"], pooling)
         outputs = self.output_dense(self.output_dropout(pooled))
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
@@ -75,6 +91,7 @@ class TextClassifier(BackboneTask, keras.Model):
         self.num_classes = num_classes
         self.dropout = dropout
         self.preprocessor = preprocessor
+        self.pooling = pooling
 
     def get_config(self):
         return {
@@ -82,6 +99,7 @@ class TextClassifier(BackboneTask, keras.Model):
             "num_classes": self.num_classes,
             "dropout": self.dropout,
             "preprocessor": keras.layers.serialize(self.preprocessor) if self.preprocessor is not None else None,
+            "pooling": self.pooling,
             "name": self.name,
             "trainable": self.trainable,
         }

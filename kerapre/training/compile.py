@@ -2,13 +2,14 @@
 
 import keras
 
-from kerapre.distribute import steps_per_execution
+from kerapre.distribute import resolve_jit_compile, steps_per_execution
 from kerapre.training.optimizers import make_optimizer
 
 
 def compile_model(model, train_config, *, optimizer=None, learning_rate=None, steps_per_call=None, **compile_args):
     """Compiles ``model`` with ``train_config``'s optimizer (or ``optimizer``), ``jit_compile``
-    and ``steps_per_execution``; call inside ``strategy.scope()``.
+    (``auto`` resolved by ``distribute.choose_jit_compile``) and ``steps_per_execution``; call
+    inside ``strategy.scope()``.
 
     Args:
         model: the Keras model.
@@ -22,7 +23,7 @@ def compile_model(model, train_config, *, optimizer=None, learning_rate=None, st
     """
     model.compile(
         optimizer=optimizer or make_optimizer(train_config, learning_rate),
-        jit_compile=train_config.jit_compile,
+        jit_compile=resolve_jit_compile(train_config.jit_compile),
         steps_per_execution=steps_per_call or steps_per_execution(train_config.steps_per_execution),
         **compile_args,
     )

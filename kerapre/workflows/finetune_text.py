@@ -174,7 +174,8 @@ def finetune_text(config=None, model_dir=None, log=print):
             encoder, vocab = build_encoder(config)
             learning_rate = default_learning_rate(config, encoder)
             preprocessor = BertTextPreprocessor(vocab, sequence_length=data.seq_length, lowercase=lowercase)
-            model = TextClassifier(encoder, info.num_classes, dropout=config.head.dropout, preprocessor=preprocessor)
+            model = TextClassifier(encoder, info.num_classes, dropout=config.head.dropout, preprocessor=preprocessor,
+                                   pooling=config.head.pooling)
             schedule = WarmupLinearDecay(learning_rate, steps, round(steps * train_config.warmup_fraction))
             run.compile(model, learning_rate=schedule, **classification_objective())
 

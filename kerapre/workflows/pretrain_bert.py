@@ -289,7 +289,8 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
 
         encoder = pretrainer.encoder
         log(f"[bert] encoder L{encoder.num_layers}/H{encoder.hidden_dim}/A{encoder.num_heads} "
-            f"({encoder.count_params():,} parameters), {run.precision}, {run.strategy.num_replicas_in_sync} "
+            f"({encoder.count_params():,} parameters), {run.precision}, XLA {'on' if pretrainer.jit_compile else 'off'}"
+            f"{' (auto)' if train_config.jit_compile == 'auto' else ''}, {run.strategy.num_replicas_in_sync} "
             f"replica(s), global batch {global_batch}: {total_steps} steps in {epochs} virtual epochs")
         run.fit(pretrainer, train_ds, epochs=epochs, steps_per_epoch=train_config.steps_per_epoch,
                 validation_data=eval_ds, keep_every_checkpoint=False)

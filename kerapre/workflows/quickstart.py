@@ -7,11 +7,11 @@ import time
 from kerapre.config import QuickstartConfig, save_config, validate
 from kerapre.config.cnn import SCRATCH
 from kerapre.export import export
-from kerapre.run_record import read_run_record
 from kerapre.report import bar_chart, compare_to_scratch, format_comparisons, format_summary, summarise, write_csv, \
     write_summary_csv
 from kerapre.workflows.finetune_image import finetune_image
 from kerapre.workflows.pretrain_cnn import pretrain_cnn
+from kerapre.workflows.quickstart_bert import run_bert_stage
 
 PRETRAINED = "pretrained"
 
@@ -104,7 +104,8 @@ def run_report_stage(config, output_dir="runs/quickstart", export_dir="saved_mod
     then writes the label-efficiency report on MNIST-5k into ``<output_dir>/report/cnn``:
     scratch against the CNN stage's supervised Fashion-MNIST backbone (pretrained and
     exported here if that stage has not run) and the self-supervised ones. The full report
-    adds the BERT report on the BERT stage's encoder into ``<output_dir>/report/bert``.
+    adds the BERT report on the BERT stage's encoder and the published one
+    (``bert.published``) into ``<output_dir>/report/bert``.
 
     Args:
         config: a ``kerapre.config.QuickstartConfig`` (its ``report`` section, and ``cnn``
@@ -143,7 +144,8 @@ def run_report_stage(config, output_dir="runs/quickstart", export_dir="saved_mod
     bert_run = os.path.join(output_dir, "bert", "pretrain")
     if report.full and os.path.isdir(bert_run):
         text = copy.deepcopy(report.text)
-        text.backbones = [f"pretrained={bert_run}"]
+        published = config.bert.published
+        text.backbones = [f"pretrained={bert_run}", f"{os.path.basename(os.path.normpath(published))}={published}"]
         results["bert"] = label_efficiency(validate(text), os.path.join(stage_dir, "bert"), log)
     elif report.full:
         log(f"[report] no BERT pretraining run in {bert_run}: run the bert stage first for the BERT report")
@@ -167,121 +169,6 @@ def print_summary(summary, log, majority=None):
         log(f"{'majority':10s} {majority:>12.4f}   (always the test split's most frequent class)")
     for line in format_comparisons(compare_to_scratch(summary), prefix="verdict:"):
         log(line)
-
-
-def run_bert_stage(config, output_dir="runs/quickstart", export_dir="saved_models", log=print):
-    """Pretrains a BERT encoder (``bert_tiny`` on ``wiki_sample`` by default) and reports
-    held-out masked-LM and next-sentence accuracy before and after, beside the accuracy of
-    always predicting the most frequent masked token; then (unless ``config.methods`` is
-    empty) fine-tunes on Rotten Tomatoes with ``run_text_finetuning``.
-
-    Returns:
-        ``(BertRunResult, fine-tuning summary rows or None)``.
-    """
-    from kerapre.workflows.pretrain_bert import pretrain_bert
-
-    stage_dir = os.path.join(output_dir, "bert")
-    pre = config.pretrain
-    log(f"[bert] pretraining {pre.model.preset} on {pre.data.corpus} for {pre.train.steps} steps")
-    run = pretrain_bert(pre, model_dir=os.path.join(stage_dir, "pretrain"), log=log)
-    rows = []
-    for when, metrics in (("before", run.before), ("after", run.after)):
-        if metrics:
-            rows.append({"held_out": when, **{k: round(v, 4) for k, v in metrics.items()}})
-    if rows:
-        rows.append({"held_out": "majority-token baseline", "mlm_accuracy": round(run.mlm_majority_baseline, 4)})
-        write_csv([{**{k: "" for k in rows[0]}, **r} for r in rows], os.path.join(stage_dir, "pretraining.csv"))
-        log("")
-        log(f"{'held-out':24s} {'MLM accuracy':>13s} {'NSP accuracy':>13s} {'MLM perplexity':>15s}")
-        for r in rows:
-            log(f"{r['held_out']:24s} {r.get('mlm_accuracy', float('nan')):>13.4f} "
-                f"{r.get('nsp_accuracy', float('nan')):>13.4f} {r.get('mlm_perplexity', float('nan')):>15.1f}")
-        log(f"training pairs after:    MLM {run.train_metrics.get('mlm_accuracy', float('nan')):.4f}, "
-            f"NSP {run.train_metrics.get('nsp_accuracy', float('nan')):.4f}; "
-            f"{run.sequences_per_second:.0f} sequences/s")
-    summary = None
-    if config.methods:
-        summary = run_text_finetuning(config, run.model_dir, stage_dir, export_dir, log)
-    return run, summary
-
-
-def run_text_finetuning(config, pretrain_dir, stage_dir, export_dir="saved_models", log=print):
-    """Fine-tunes the encoder of ``pretrain_dir`` on Rotten Tomatoes, frozen and trainable,
-    and an encoder of the same shape from scratch with the same budget; picks the method
-    with the best mean validation accuracy (its best seed), exports it for TF Serving, TF
-    Hub and Keras, and answers ``config.examples`` through the exported ``serving_default``.
-
-    Writes ``<stage_dir>/finetune/<method>-seed<seed>/`` runs, ``finetune.csv`` (one row per
-    run), ``finetune_summary.csv`` and ``finetune_accuracy.png``.
-
-    Returns:
-        The summary rows (mean ± std of test accuracy per method).
-    """
-    from kerapre.workflows.finetune_text import finetune_text
-    from kerapre.workflows.predict import predict_text
-
-    ft = config.finetune
-    vocab = os.path.join(pretrain_dir, "vocab.txt")
-    rows, results = [], {}
-    for method in config.methods:
-        for seed in config.seeds:
-            run_config = copy.deepcopy(ft)
-            run_config.backbone = SCRATCH if method == SCRATCH else pretrain_dir
-            run_config.trainable = method != "frozen"
-            run_config.model.preset = config.pretrain.model.preset  # scratch: the same shape
-            run_config.data.vocab = vocab
-            run_config.train.seed = seed
-            result = finetune_text(validate(run_config), model_dir=os.path.join(stage_dir, "finetune",
-                                                                                f"{method}-seed{seed}"),
-                                   log=lambda *_: None)
-            results[(method, seed)] = result
-            rows.append({
-                "backbone": "none" if method == SCRATCH else PRETRAINED,
-                "method": method,
-                "seed": seed,
-                "learning_rate": result.learning_rate,
-                "train_examples": result.train_examples,
-                "validation_accuracy": round(result.validation_accuracy, 4),
-                "test_accuracy": round(result.test_accuracy, 4),
-                "test_majority_rate": round(result.test_majority_rate, 4),
-                "fit_seconds": round(result.seconds, 1),
-            })
-            log(f"[bert] {method:9s} seed {seed}: validation {result.validation_accuracy:.4f}, "
-                f"test {result.test_accuracy:.4f} (lr {result.learning_rate:g}, {result.seconds:.0f} s)")
-
-    summary = summarise(rows)
-    chosen = max(summary, key=lambda s: s["validation_mean"])["method"]
-    seed = max(config.seeds, key=lambda sd: results[(chosen, sd)].validation_accuracy)
-    best = results[(chosen, seed)]
-    majority = rows[0]["test_majority_rate"]
-    write_csv(rows, os.path.join(stage_dir, "finetune.csv"))
-    write_summary_csv(summary, os.path.join(stage_dir, "finetune_summary.csv"))
-    bar_chart(
-        summary,
-        os.path.join(stage_dir, "finetune_accuracy.png"),
-        title=(f"Rotten Tomatoes test accuracy, {config.pretrain.model.preset} "
-               f"({ft.train.epochs} epochs; mean ± std over {len(config.seeds)} seed(s))"),
-        baseline=("majority class", majority),
-    )
-    print_summary(summary, log, majority)
-    log(f"chosen on validation: {chosen} (seed {seed}, validation accuracy {best.validation_accuracy:.4f})")
-
-    record = read_run_record(best.model_dir)
-    paths = export(
-        best.model,
-        config.export_name,
-        base_dir=export_dir,
-        label_names=record.label_names,
-        metadata={"task": "finetune_text", "method": chosen, "data": ft.data.name,
-                  "data_license": record.data_license,
-                  "backbone": SCRATCH if chosen == SCRATCH else pretrain_dir,
-                  "validation_accuracy": best.validation_accuracy, "test_accuracy": best.test_accuracy},
-    )
-    log(f"[bert] exported {paths['serving']} (TF Serving), {paths['hub']} (TF Hub), {paths['keras']}")
-    for answer in predict_text(paths["serving"], config.examples):
-        log(f"[bert] serving_default: {answer['label']} ({answer['probabilities'][answer['label']]:.3f}) "
-            f"<- {answer['text']!r}")
-    return summary
 
 
 STAGES = ("cnn", "bert", "report")
@@ -312,7 +199,7 @@ def quickstart(config=None, stages=STAGES, output_dir="runs/quickstart", export_
             log(f"report: {os.path.join(output_dir, 'cnn', 'summary.csv')}, "
                 f"{os.path.join(output_dir, 'cnn', 'accuracy.png')}")
         if stage == "bert":
-            run_bert_stage(config.bert, output_dir, export_dir, log)
+            run_bert_stage(config.bert, output_dir, export_dir, log)  # kerapre.workflows.quickstart_bert
         if stage == "report":
             run_report_stage(config, output_dir, export_dir, log)
         times[stage] = time.perf_counter() - start
