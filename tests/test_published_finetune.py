@@ -99,3 +99,55 @@ def test_continued_pretraining_keeps_the_checkpoints_vocabulary_and_heads(kind, 
     assert os.path.exists(os.path.join(run.model_dir, "pretrainer.keras"))
     reloaded, vocab = load_encoder(run.model_dir)  # and the run reloads like any other
     assert reloaded.hidden_dim == 16 and len(vocab) == 60
+
+
+def test_continued_pretraining_from_a_cased_checkpoint_keeps_its_case(tmp_path):
+    w, config = ref.random_checkpoint(vocab_size=60, positions=32, seed=6, scale=0.1)
+    cased = ref.write_hf(tmp_path / "hf_cased", w, config, prefixed=True, lowercase=False)
+    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "theta", "kappa", "lambda", "zeta"]
+    vocab = ref.vocabulary(5) + [v for word in words for v in (word, word.capitalize())] + ["."]
+    vocab += [f"w{i}" for i in range(60 - len(vocab))]
+    (tmp_path / "hf_cased" / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    rng = np.random.default_rng(0)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n\n".join("\n".join(" ".join(rng.choice(words, 5)).capitalize() + " ." for _ in range(6))
+                                  for _ in range(12)) + "\n")
+
+    def pairs_ids(run_dir, overrides=()):
+        config = load_config(BertPretrainConfig, overrides=[
+            f"data.corpus={corpus}", f"model.init={cased}", "data.seq_length=32", "data.max_predictions=4",
+            "data.dupe_factor=1", "data.batch_size=8", "train.steps=2", "train.steps_per_epoch=2", "train.verbose=0",
+            "train.precision=float32", "data.eval_split=null", *overrides])
+        lines = []
+        run = pretrain_bert(config, model_dir=str(run_dir), log=lines.append)
+        from kerapre.data.pair_records import load_pretraining_records
+        from kerapre.export.resolve import resolve
+
+        pairs = os.path.join(run.model_dir, "pairs", os.listdir(os.path.join(run.model_dir, "pairs"))[0])
+        ids = {int(i) for pair in load_pretraining_records(pairs).as_numpy_iterator() for i in pair["token_ids"]}
+        return ids, resolve(run.model_dir).lowercase, lines
+
+    capitalised = {vocab.index(word.capitalize()) for word in words}
+    ids, lowercase, _ = pairs_ids(tmp_path / "followed")
+    assert lowercase is False and ids & capitalised  # the case reached the pairs, and the record says so
+    ids, lowercase, lines = pairs_ids(tmp_path / "forced", ["data.lowercase=true"])
+    assert lowercase is True and not ids & capitalised
+    assert any("warning: data.lowercase=true but" in line and "is cased" in line for line in lines)
+
+
+def test_a_checkpoints_strip_accents_reaches_the_classifier_and_its_keras_export(tmp_path):
+    w, config = ref.random_checkpoint(vocab_size=60, positions=32, seed=8, scale=0.1)
+    directory = ref.write_hf(tmp_path / "hf_accents", w, config, prefixed=False)
+    vocab = ref.vocabulary(5) + ["café", "cafe", "."] + [f"w{i}" for i in range(52)]
+    (tmp_path / "hf_accents" / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    (tmp_path / "hf_accents" / "tokenizer_config.json").write_text('{"do_lower_case": true, "strip_accents": false}')
+    result = finetune_text(load_config(FinetuneTextConfig, overrides=[f"backbone={directory}", *TINY]),
+                           model_dir=str(tmp_path / "run"), log=lambda *_: None)
+    preprocessor = result.model.preprocessor
+    assert preprocessor.lowercase is True and preprocessor.strip_accents is False
+    assert vocab.index("café") in preprocessor(["Café ."])["token_ids"].numpy()[0]  # kept its accent
+    path = kerapre.export(result.model, "accents", base_dir=str(tmp_path / "exports"), formats=("keras",))["keras"]
+    import keras
+
+    reloaded = keras.saving.load_model(path).preprocessor
+    assert reloaded.strip_accents is False and vocab.index("café") in reloaded(["CAFÉ"])["token_ids"].numpy()[0]

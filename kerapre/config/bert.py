@@ -30,6 +30,10 @@ class BertDataConfig:
             takes the one of ``model.init``).
         vocab_size: the largest size of a learned vocabulary, special tokens included (a
             ``vocab.txt`` already in the run directory is reused instead).
+        lowercase: lower-case text (and strip accents) before WordPiece, for the vocabulary
+            learned and the pairs written; ``null`` follows ``model.init``'s casing (a cased
+            checkpoint such as ``bert-base-cased`` keeps its case), else ``true``. An explicit
+            value that contradicts the checkpoint wins, with a warning.
         seq_length: tokens per pair, ``[CLS] A [SEP] B [SEP]`` plus padding (8 to 512).
         max_predictions: masked positions per sequence at most.
         mask_rate: fraction of the tokens to predict (80% become ``[MASK]``, 10% a random
@@ -51,6 +55,7 @@ class BertDataConfig:
     text_key: str = "text"
     vocab: typing.Optional[str] = None
     vocab_size: int = 8192
+    lowercase: typing.Optional[bool] = None
     seq_length: int = 128
     max_predictions: int = 20
     mask_rate: float = 0.15

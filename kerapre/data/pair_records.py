@@ -44,6 +44,7 @@ def write_pretraining_records(
     text_key="text",
     data_dir=None,
     show_progress=True,
+    lowercase=True,
 ):
     """Makes the next-sentence pairs of a corpus and writes them as sharded TFRecords.
 
@@ -64,6 +65,8 @@ def write_pretraining_records(
         text_key: the text feature of a TFDS corpus, as for ``iter_documents``.
         data_dir: where TFDS sets are prepared, as for ``iter_documents``.
         show_progress: show a progress bar over the documents.
+        lowercase: lower-case (and strip accents) before WordPiece: true for an uncased
+            vocabulary, false for a cased one (``bert-base-cased``).
 
     Returns:
         A ``PairsInfo``.
@@ -86,7 +89,7 @@ def write_pretraining_records(
     output_dir = os.path.abspath(os.fspath(output_dir))
     _check_output_dir(output_dir, overwrite)
     vocab = load_vocabulary(vocab_path)
-    tokenizer = make_tokenizer(vocab)
+    tokenizer = make_tokenizer(vocab, lowercase=lowercase)
     documents = iter_documents(corpus, split, text_key=text_key, data_dir=data_dir)
     files = tuple(
         SHARD_PATTERN.format(index=i, count=num_shards) for i in range(num_shards)
@@ -135,6 +138,7 @@ def write_pretraining_records(
             dupe_factor=dupe_factor,
             short_seq_prob=short_seq_prob,
             seed=seed,
+            lowercase=bool(lowercase),
         )
         write_pairs_info(info, tmp)
     return info

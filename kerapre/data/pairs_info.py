@@ -33,6 +33,8 @@ class PairsInfo:
         split: its split.
         stats: the ``CorpusStats`` of the pass, as a dict.
         dupe_factor, short_seq_prob, seed: the arguments the pairs were made with.
+        lowercase: whether the text was lower-cased (and accents stripped) before
+            WordPiece (pairs written before kerapre recorded it were).
 
     Examples:
 
@@ -58,6 +60,7 @@ class PairsInfo:
     dupe_factor: int
     short_seq_prob: float
     seed: int
+    lowercase: bool = True
 
     @property
     def paths(self):

@@ -40,7 +40,10 @@ class BertTextPreprocessor(PreprocessingLayer):
         vocabulary: a list of WordPiece tokens or the path of a ``vocab.txt`` (checked
             as by ``load_vocabulary``); ``get_config`` stores the list.
         sequence_length: the fixed length of every packed sequence.
-        lowercase: True for an uncased vocabulary (also strips accents).
+        lowercase: True for an uncased vocabulary.
+        strip_accents: remove accents; ``None`` (the default) follows ``lowercase``, as
+            in BERT. A checkpoint's ``tokenizer_config.json`` may say otherwise
+            (``strip_accents: false`` on an uncased vocabulary that keeps ``é``).
 
     Examples:
 
@@ -53,12 +56,13 @@ class BertTextPreprocessor(PreprocessingLayer):
     ```
     """
 
-    def __init__(self, vocabulary, sequence_length=128, lowercase=True, **kwargs):
+    def __init__(self, vocabulary, sequence_length=128, lowercase=True, strip_accents=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(vocabulary, (list, tuple)):
             vocabulary = load_vocabulary(vocabulary)
         # === Layers ===
-        self.tokenizer = make_tokenizer(list(vocabulary), lowercase=lowercase)
+        strip_accents = lowercase if strip_accents is None else bool(strip_accents)
+        self.tokenizer = make_tokenizer(list(vocabulary), lowercase=lowercase, strip_accents=strip_accents)
         self.packer = keras_hub.layers.MultiSegmentPacker(
             sequence_length=sequence_length,
             start_value=self.tokenizer.cls_token_id,
@@ -71,6 +75,7 @@ class BertTextPreprocessor(PreprocessingLayer):
         self.vocabulary = list(vocabulary)
         self.sequence_length = sequence_length
         self.lowercase = lowercase
+        self.strip_accents = strip_accents
 
     @property
     def vocabulary_size(self):
@@ -104,6 +109,7 @@ class BertTextPreprocessor(PreprocessingLayer):
             "vocabulary": self.vocabulary,
             "sequence_length": self.sequence_length,
             "lowercase": self.lowercase,
+            "strip_accents": self.strip_accents,
         }
 
 

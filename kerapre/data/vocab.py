@@ -116,7 +116,7 @@ def vocabulary_hash(vocab):
     return hashlib.sha256("\n".join(vocab).encode("utf-8")).hexdigest()
 
 
-def make_tokenizer(vocab, sequence_length=None, *, lowercase=True):
+def make_tokenizer(vocab, sequence_length=None, *, lowercase=True, strip_accents=None):
     """Returns a keras-hub WordPiece tokenizer for a vocabulary, normalising like BERT.
 
     It lower-cases, strips accents and splits on whitespace, punctuation and CJK
@@ -133,7 +133,9 @@ def make_tokenizer(vocab, sequence_length=None, *, lowercase=True):
             is checked as by ``load_vocabulary``.
         sequence_length: if set, the tokenizer pads or cuts its output to this length
             (with id 0); if None, a batch of strings gives ragged token ids.
-        lowercase: True for an uncased vocabulary (also strips accents).
+        lowercase: True for an uncased vocabulary.
+        strip_accents: remove accents (``None``: as ``lowercase``, BERT's rule; Hugging
+            Face's ``strip_accents`` in ``tokenizer_config.json`` can say otherwise).
 
     Returns:
         A ``keras_hub.models.BertTokenizer`` (a ``keras_hub.tokenizers.WordPieceTokenizer``
@@ -161,7 +163,7 @@ def make_tokenizer(vocab, sequence_length=None, *, lowercase=True):
         vocabulary=vocab,
         sequence_length=sequence_length,
         lowercase=lowercase,
-        strip_accents=lowercase,
+        strip_accents=lowercase if strip_accents is None else strip_accents,
         split=True,
         split_on_cjk=True,
         suffix_indicator=SUBWORD_PREFIX,

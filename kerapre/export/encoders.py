@@ -36,6 +36,30 @@ ENCODER_HINT = ("pass a BERT pretraining run, a .keras or TF Hub export, a train
                 "or scratch")
 
 
+def text_casing(backbone, lowercase=None, log=print, prefix="[kerapre]"):
+    """How text fed to an encoder is normalised: ``(lowercase, strip_accents)``.
+
+    Args:
+        backbone: the resolved ``Artifact`` of the encoder, or ``None`` for a fresh one.
+        lowercase: an explicit setting (``data.lowercase``), or ``None`` to follow the
+            backbone: what it records (a run's or export's record, ``do_lower_case``, a
+            Google directory's name), else true (kerapre's learned vocabularies are uncased).
+        log, prefix: where the warning goes when ``lowercase`` contradicts the record (the
+            setting wins).
+
+    Returns:
+        ``lowercase``, and ``strip_accents``: the backbone's own when the casing follows it
+        (a Hugging Face ``strip_accents``), else ``None`` (as ``lowercase``, BERT's rule).
+    """
+    recorded = backbone.lowercase if backbone is not None else None
+    if lowercase is None:
+        return (True if recorded is None else bool(recorded)), (backbone.strip_accents if backbone else None)
+    if recorded is not None and bool(recorded) != lowercase:
+        log(f"{prefix} warning: data.lowercase={str(lowercase).lower()} but {backbone.given} is "
+            f"{'uncased' if recorded else 'cased'}: its vocabulary will meet text it was not trained on")
+    return lowercase, None
+
+
 def build_pretrainer(config, vocabulary_size, log=print):
     """The ``BertPretrainer`` of a config, from scratch or from ``model.init`` (a published
     checkpoint brings its masked-LM and next-sentence heads where it has them)."""

@@ -129,9 +129,19 @@ def _canonical(arrays):
 
 def hf_lowercase(directory):
     """``do_lower_case`` of a directory's ``tokenizer_config.json`` (``None`` when absent)."""
+    return _tokenizer_setting(directory, "do_lower_case")
+
+
+def hf_strip_accents(directory):
+    """``strip_accents`` of a directory's ``tokenizer_config.json`` (``None`` when absent or
+    null: then it follows ``do_lower_case``, as in Hugging Face's ``BertTokenizer``)."""
+    return _tokenizer_setting(directory, "strip_accents")
+
+
+def _tokenizer_setting(directory, key):
     path = os.path.join(directory, TOKENIZER_CONFIG_FILE)
     if not os.path.exists(path):
         return None
     with open(path, encoding="utf-8") as f:
-        value = json.load(f).get("do_lower_case")
+        value = json.load(f).get(key)
     return None if value is None else bool(value)

@@ -42,7 +42,7 @@ import typing
 
 from kerapre.errors import ArtifactError
 from kerapre.export.google_bert import casing_from_name, is_google_bert_directory
-from kerapre.export.hf_bert import hf_lowercase, is_hf_bert_directory
+from kerapre.export.hf_bert import hf_lowercase, hf_strip_accents, is_hf_bert_directory
 from kerapre.export.hub_layout import ENCODER_DIR, ENCODER_FORMAT, PREPROCESSOR_FORMAT
 from kerapre.export.layout import latest_version_dir, read_metadata
 from kerapre.export.published import PUBLISHED, published_directory
@@ -110,6 +110,12 @@ class Artifact:
         return self.recorded("lowercase")
 
     @property
+    def strip_accents(self):
+        """Whether its text has accents stripped, where it says so apart from ``lowercase``
+        (a Hugging Face ``strip_accents``; ``None``: as ``lowercase``)."""
+        return self.recorded("strip_accents")
+
+    @property
     def label_names(self):
         """The class names it records, in class-id order (``None``: not recorded)."""
         return self.recorded("label_names")
@@ -160,7 +166,7 @@ def resolve(path, hint=None):
     given = os.fspath(path)
     if not os.path.exists(given) and given in PUBLISHED:
         directory = published_directory(given)
-        return Artifact("hf_bert", directory, given, metadata={"lowercase": hf_lowercase(directory)})
+        return Artifact("hf_bert", directory, given, metadata=_hf_casing(directory))
     if not os.path.exists(given) and given.startswith(TF_HUB_HANDLES):
         return Artifact("tf_hub_bert", given, given, metadata={"lowercase": _casing_of_handle(given)})
     if not os.path.exists(given) and _is_preset_handle(given):
@@ -193,7 +199,7 @@ def _inspect(path):
     if is_google_bert_directory(path):
         return Artifact("google_bert", path, path, metadata={"lowercase": casing_from_name(path)})
     if is_hf_bert_directory(path):
-        return Artifact("hf_bert", path, path, metadata={"lowercase": hf_lowercase(path)})
+        return Artifact("hf_bert", path, path, metadata=_hf_casing(path))
     if os.path.isfile(os.path.join(path, "config.json")):
         return Artifact("keras_hub_preset", path, path)
     version = latest_version_dir(path)
@@ -230,6 +236,10 @@ def _saved_model(directory, given):
         lowercase = casing_from_name(given) if lowercase is None else lowercase
         return Artifact("tf_hub_bert", directory, given, metadata={"lowercase": lowercase})
     return Artifact("saved_model", directory, given, metadata=metadata)
+
+
+def _hf_casing(directory):
+    return {"lowercase": hf_lowercase(directory), "strip_accents": hf_strip_accents(directory)}
 
 
 def _casing_of_handle(handle):

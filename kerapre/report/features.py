@@ -100,20 +100,21 @@ def extract_text_features(encoder, texts, *, vocab=None, sequence_length=128, lo
     if output not in POOLINGS:
         raise DataError(f"unknown output {output!r}: choose {' or '.join(POOLINGS)}")
     preprocessor = getattr(encoder, "preprocessor", None)
+    strip_accents = None
     if isinstance(encoder, TextClassifier):
         encoder = encoder.backbone
     elif not hasattr(encoder, "predict"):
-        from kerapre.export.encoders import load_encoder
+        from kerapre.export.encoders import load_encoder, text_casing
         from kerapre.export.resolve import resolve
 
-        recorded = resolve(encoder).lowercase
-        lowercase = (True if recorded is None else recorded) if lowercase is None else lowercase
+        lowercase, strip_accents = text_casing(resolve(encoder), lowercase, prefix="[features]")
         encoder, vocab = load_encoder(encoder, trainable=False, vocab=vocab)
     if preprocessor is None:
         if vocab is None:
             raise DataError("a model encoder needs its vocabulary: pass vocab= (tokens or a vocab.txt)")
         preprocessor = BertTextPreprocessor(vocab, sequence_length=sequence_length,
-                                            lowercase=True if lowercase is None else lowercase)
+                                            lowercase=True if lowercase is None else lowercase,
+                                            strip_accents=strip_accents)
     if not (len(texts[0]) if isinstance(texts, tuple) else len(texts)):
         return np.zeros((0, int(encoder.output["pooled_output"].shape[-1])), np.float32)
     return pooled_features(encoder, tokenise(preprocessor, texts), output, batch_size)

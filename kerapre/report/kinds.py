@@ -12,7 +12,7 @@ from kerapre.config import TextTrainConfig, TrainConfig
 from kerapre.data.text_preprocessor import BertTextPreprocessor, tokenise
 from kerapre.data.vocab import vocabulary_hash
 from kerapre.errors import DataError
-from kerapre.export.encoders import ENCODER_HINT, load_encoder
+from kerapre.export.encoders import ENCODER_HINT, load_encoder, text_casing
 from kerapre.export.reload import load_backbone
 from kerapre.export.resolve import resolve
 from kerapre.models.bert import BertEncoder
@@ -69,13 +69,11 @@ class TextKind:
         return load_text_target(c.target, c.validation_per_class, c.data_dir, c.limit)
 
     def load_backbone(self, path):
-        recorded = resolve(path, hint=ENCODER_HINT).lowercase
-        lowercase = self.config.lowercase
-        if lowercase is None:
-            lowercase = True if recorded is None else bool(recorded)
+        lowercase, strip_accents = text_casing(resolve(path, hint=ENCODER_HINT), self.config.lowercase,
+                                               prefix="[report]")
         encoder, vocab = load_encoder(path, trainable=True)
         self._preprocessors[id(encoder)] = BertTextPreprocessor(vocab, sequence_length=self.config.seq_length,
-                                                                lowercase=lowercase)
+                                                                lowercase=lowercase, strip_accents=strip_accents)
         return encoder
 
     def scratch_backbone(self, num_classes, first_backbone):

@@ -17,7 +17,7 @@ from kerapre.data.text_preprocessor import BertTextPreprocessor
 from kerapre.data.vocab import VOCAB_FILENAME, load_vocabulary, vocabulary_hash, write_vocabulary
 from kerapre.distribute import is_tpu, shard_by
 from kerapre.errors import DataError
-from kerapre.export.encoders import ENCODER_HINT, load_encoder
+from kerapre.export.encoders import ENCODER_HINT, load_encoder, text_casing
 from kerapre.export.resolve import resolve
 from kerapre.models.bert import BertEncoder
 from kerapre.tasks.text_classifier import TextClassifier
@@ -91,21 +91,6 @@ def build_encoder(config):
     return encoder, vocab
 
 
-def text_casing(config, log=print):
-    """Whether text is lower-cased: ``data.lowercase``, else what the backbone recorded when
-    its vocabulary was learned (uncased if it recorded nothing); a setting that contradicts
-    the backbone's record wins, with a warning."""
-    recorded = None
-    if config.backbone != SCRATCH:
-        recorded = resolve(config.backbone, hint=ENCODER_HINT).lowercase
-    if config.data.lowercase is None:
-        return True if recorded is None else bool(recorded)
-    if recorded is not None and bool(recorded) != config.data.lowercase:
-        log(f"[finetune_text] warning: data.lowercase={str(config.data.lowercase).lower()} but {config.backbone} "
-            f"records {'an uncased' if recorded else 'a cased'} vocabulary: its tokens may not match the text")
-    return config.data.lowercase
-
-
 def default_learning_rate(config, encoder=None):
     """``train.learning_rate``, or the default for how (and how big) the encoder is trained."""
     if config.train.learning_rate is not None:
@@ -169,11 +154,13 @@ def finetune_text(config=None, model_dir=None, log=print):
             pool, _ = split_labelled_texts(pool, config.labels_per_class, info.num_classes, train_config.seed)
         train_examples = _count(pool)
         steps = train_config.epochs * math.ceil(train_examples / batch)
-        lowercase = text_casing(config, log)
+        backbone = None if config.backbone == SCRATCH else resolve(config.backbone, hint=ENCODER_HINT)
+        lowercase, strip_accents = text_casing(backbone, config.data.lowercase, log, prefix="[finetune_text]")
         with run.scope():
             encoder, vocab = build_encoder(config)
             learning_rate = default_learning_rate(config, encoder)
-            preprocessor = BertTextPreprocessor(vocab, sequence_length=data.seq_length, lowercase=lowercase)
+            preprocessor = BertTextPreprocessor(vocab, sequence_length=data.seq_length, lowercase=lowercase,
+                                                strip_accents=strip_accents)
             model = TextClassifier(encoder, info.num_classes, dropout=config.head.dropout, preprocessor=preprocessor,
                                    pooling=config.head.pooling)
             schedule = WarmupLinearDecay(learning_rate, steps, round(steps * train_config.warmup_fraction))

@@ -22,7 +22,8 @@ from kerapre.data.vocab import load_vocabulary, vocabulary_hash, write_vocabular
 from kerapre.data.vocab_learning import learn_vocabulary
 from kerapre.distribute import num_workers, shard_by
 from kerapre.training import WarmupLinearDecay
-from kerapre.export.encoders import INIT_HINT, INIT_KINDS, VOCAB_FILE, build_pretrainer, init_vocabulary_path
+from kerapre.export.encoders import INIT_HINT, INIT_KINDS, VOCAB_FILE, build_pretrainer, init_vocabulary_path, \
+    text_casing
 from kerapre.export.published_sources import PUBLISHED_KINDS, has_next_sentence_head
 from kerapre.export.resolve import resolve
 from kerapre.run_record import PRETRAINER_FILE
@@ -61,7 +62,7 @@ class BertRunResult:
     seconds: float
 
 
-def prepare_vocabulary(config, model_dir, init_vocab=None, log=print):
+def prepare_vocabulary(config, model_dir, init_vocab=None, log=print, lowercase=True):
     """The run's ``vocab.txt``: the configured one, the one of the weights we continue
     from, one this run directory already learned with the same settings, or one learned
     now from the training split."""
@@ -80,6 +81,8 @@ def prepare_vocabulary(config, model_dir, init_vocab=None, log=print):
         return target, vocab
     recipe = {"corpus": str(config.data.corpus), "split": config.data.train_split,
               "text_key": config.data.text_key, "vocab_size": config.data.vocab_size}
+    if not lowercase:  # runs before kerapre recorded casing learned uncased vocabularies
+        recipe["lowercase"] = False
     if os.path.exists(target) and os.path.exists(recipe_path):
         with open(recipe_path, encoding="utf-8") as f:
             if json.load(f) == recipe:
@@ -90,6 +93,7 @@ def prepare_vocabulary(config, model_dir, init_vocab=None, log=print):
         config.data.corpus,
         config.data.vocab_size,
         split=config.data.train_split,
+        lowercase=lowercase,
         text_key=config.data.text_key,
         data_dir=config.data.data_dir,
         output_path=target,
@@ -101,7 +105,7 @@ def prepare_vocabulary(config, model_dir, init_vocab=None, log=print):
     return target, vocab
 
 
-def prepare_pairs(config, model_dir, vocab_path, split, dupe_factor, log=print, corpus=None):
+def prepare_pairs(config, model_dir, vocab_path, split, dupe_factor, log=print, corpus=None, lowercase=True):
     """Sentence-pair TFRecords of ``corpus`` (default ``data.corpus``) ``split`` under
     ``model_dir/pairs/``, made once and reused while the vocabulary and sequence length
     stay the same."""
@@ -113,9 +117,9 @@ def prepare_pairs(config, model_dir, vocab_path, split, dupe_factor, log=print, 
     if os.path.exists(os.path.join(out, "pairs.json")):
         meta = load_pairs_info(out)
         wanted = (vocabulary_hash(load_vocabulary(vocab_path)), config.data.seq_length, dupe_factor,
-                  str(corpus), split, config.train.seed, config.data.short_seq_prob)
+                  str(corpus), split, config.train.seed, config.data.short_seq_prob, bool(lowercase))
         found = (meta.vocab_hash, meta.seq_length, meta.dupe_factor, str(meta.corpus), meta.split, meta.seed,
-                 meta.short_seq_prob)
+                 meta.short_seq_prob, meta.lowercase)
         if wanted == found:
             return out, meta
         shutil.rmtree(out)
@@ -131,6 +135,7 @@ def prepare_pairs(config, model_dir, vocab_path, split, dupe_factor, log=print, 
         seed=config.train.seed,
         text_key=config.data.text_key,
         data_dir=config.data.data_dir,
+        lowercase=lowercase,
     )
     log(f"[bert] {meta.count} pairs ({meta.positive_fraction:.0%} true next) in {out}")
     return out, meta
@@ -219,6 +224,7 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
     ```
     """
     config = validate(config or BertPretrainConfig())
+    init = None
     if config.model.init:  # a missing or unreadable init fails here, before anything is written
         init = resolve(config.model.init, hint=INIT_HINT).expect(INIT_KINDS, "a BERT encoder to continue from",
                                                                  INIT_HINT)
@@ -230,24 +236,29 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
         if source:  # a missing file or unknown set fails here, before anything is written
             iter_documents(source, config.data.train_split, text_key=config.data.text_key,
                            data_dir=config.data.data_dir)
+    lowercase, _ = text_casing(init, config.data.lowercase, log, prefix="[bert]")
     with TrainingRun(config, model_dir, task="bert_pretrain", log=log) as run:
         data, train_config = config.data, config.train
         write_dir = run.directory
-        vocab_path, vocab = prepare_vocabulary(config, write_dir, init_vocabulary_path(config.model.init), log)
+        vocab_path, vocab = prepare_vocabulary(config, write_dir, init_vocabulary_path(config.model.init), log,
+                                               lowercase)
         train_records, train_meta = prepare_pairs(config, write_dir, vocab_path, data.train_split,
-                                                  data.dupe_factor, log)
+                                                  data.dupe_factor, log,
+                                                  lowercase=lowercase)
         extra_records = [
-            prepare_pairs(config, write_dir, vocab_path, data.train_split, data.dupe_factor, log, corpus=extra)[0]
+            prepare_pairs(config, write_dir, vocab_path, data.train_split, data.dupe_factor, log, corpus=extra,
+                          lowercase=lowercase)[0]
             for extra in data.extra_corpora
         ]
         eval_records = None
         if data.eval_corpus:
             eval_records, _ = prepare_pairs(config, write_dir, vocab_path, data.train_split, 1, log,
-                                            corpus=data.eval_corpus)
+                                            corpus=data.eval_corpus, lowercase=lowercase)
         elif data.eval_split and is_path_like(data.corpus):
             log("[bert] text-file corpora have no held-out split: set data.eval_corpus for a held-out evaluation")
         elif data.eval_split:
-            eval_records, _ = prepare_pairs(config, write_dir, vocab_path, data.eval_split, 1, log)
+            eval_records, _ = prepare_pairs(config, write_dir, vocab_path, data.eval_split, 1, log,
+                                            lowercase=lowercase)
 
         global_batch = run.global_batch(data.batch_size)
         masker = PretrainingMasker(
@@ -306,7 +317,7 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
             corpus=data.corpus,
             vocabulary_size=len(vocab),
             vocabulary_hash=vocabulary_hash(vocab),
-            lowercase=True,  # kerapre's WordPiece vocabularies and pair writing are uncased
+            lowercase=lowercase,
             train_pairs=train_meta.count,
             sequences_per_second=round(speed, 1),
             held_out_before=before,

@@ -29,7 +29,7 @@ from kerapre.data.text_classification import load_text_classification, majority_
 from kerapre.data.text_classification import text_dataset_info
 from kerapre.data.text_preprocessor import BertTextPreprocessor
 from kerapre.export import export
-from kerapre.export.encoders import load_encoder
+from kerapre.export.encoders import load_encoder, text_casing
 from kerapre.export.resolve import resolve
 from kerapre.report import bar_chart, compare_to_scratch, format_comparisons, format_summary, summarise, write_csv, \
     write_summary_csv
@@ -188,9 +188,9 @@ def _probe(config, seed, model_dir, log):
     arrays = {name: _texts_and_labels(ds) for name, ds in (("train", pool), ("validation", split(data.validation_split)),
                                                             ("test", split(data.test_split)))}
     encoder, vocab = load_encoder(config.published, trainable=False)
-    recorded = resolve(config.published).lowercase
-    lowercase = (True if recorded is None else recorded) if data.lowercase is None else data.lowercase
-    preprocessor = BertTextPreprocessor(vocab, sequence_length=data.seq_length, lowercase=lowercase)
+    lowercase, strip_accents = text_casing(resolve(config.published), data.lowercase, log, prefix="[bert]")
+    preprocessor = BertTextPreprocessor(vocab, sequence_length=data.seq_length, lowercase=lowercase,
+                                        strip_accents=strip_accents)
     log(f"[bert] {config.published}: features of {sum(len(y) for _, y in arrays.values())} sentences "
         f"({ft.head.pooling} pooling)")
     features = {name: extract_text_features(encoder, texts, vocab=vocab, sequence_length=data.seq_length,
