@@ -187,12 +187,26 @@ def has_native_bfloat16():
         capability = tf.config.experimental.get_device_details(gpu).get("compute_capability", (0, 0))
         if capability >= (8, 0):
             return True
+    flags = _cpu_flags()
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def has_avx512():
+    """Whether this machine's CPU has AVX-512 (``avx512f``)."""
+    return "avx512f" in _cpu_flags()
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu_flags():
+    """The CPU's feature flags from ``/proc/cpuinfo`` (empty where there is none)."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
-            flags = f.read()
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
     except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+        pass
+    return frozenset()
 
 
 def keeps_dtype_policy(workflow):
@@ -219,7 +233,7 @@ def choose_precision(precision, *, on_tpu, native_bfloat16):
     return "mixed_bfloat16" if on_tpu or native_bfloat16 else "float32"
 
 
-def choose_jit_compile(jit_compile, *, precision, accelerator, replicas, on_tpu=False):
+def choose_jit_compile(jit_compile, *, precision, accelerator, replicas, on_tpu=False, avx512=False):
     """Whether to compile the train step with XLA: ``True`` and ``False`` stand; ``auto`` is
     chosen by hardware, as :func:`choose_precision` chooses the dtype:
 
@@ -227,10 +241,11 @@ def choose_jit_compile(jit_compile, *, precision, accelerator, replicas, on_tpu=
     - several replicas on CPUs or GPUs: off (Keras's XLA step under ``MirroredStrategy`` is
       not measured here);
     - a GPU: on (Keras's own ``jit_compile="auto"``; not measured here);
-    - a CPU: on for float32, off for bfloat16. Measured on BERT pretraining steps
+    - a CPU: on only for float32 on a CPU without AVX-512. Measured on BERT pretraining steps
       (``benchmarks/bert_pretraining.py``, docs/benchmarks.md): on a 2-core CPU without AVX-512,
-      float32 with XLA 2,049 ms against 2,217 without; on the AMD EPYC with AVX512_BF16, XLA
-      made bfloat16 1.5× slower.
+      float32 with XLA 2,049 ms against 2,217 without (keras-hub's step); on the AMD EPYC with
+      AVX512_BF16, XLA made bfloat16 1.4× slower (1,095 against 787 ms) and float32 0.97×
+      (970 against 944 ms).
     """
     if jit_compile != "auto":
         return bool(jit_compile)
@@ -238,7 +253,7 @@ def choose_jit_compile(jit_compile, *, precision, accelerator, replicas, on_tpu=
         return True
     if replicas > 1:
         return False
-    return accelerator or precision == "float32"
+    return accelerator or (precision == "float32" and not avx512)
 
 
 def resolve_jit_compile(jit_compile):
@@ -251,6 +266,7 @@ def resolve_jit_compile(jit_compile):
         accelerator=bool(tf.config.list_logical_devices("GPU")),
         replicas=strategy.num_replicas_in_sync,
         on_tpu=is_tpu(strategy),
+        avx512=has_avx512(),
     )
 
 

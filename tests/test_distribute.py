@@ -105,6 +105,36 @@ def test_precision_auto_follows_the_hardware():
     assert distribute.set_precision("float32") == "float32"
 
 
+@pytest.mark.parametrize("precision, accelerator, replicas, on_tpu, avx512, expected", [
+    ("float32", False, 1, False, False, True),          # CPU without AVX-512: XLA helps float32
+    ("float32", False, 1, False, True, False),          # AVX-512 CPU: float32 no faster with XLA
+    ("mixed_bfloat16", False, 1, False, True, False),   # XLA makes bfloat16 slower on CPU
+    ("mixed_bfloat16", True, 1, False, False, True),    # a GPU
+    ("mixed_float16", True, 2, False, False, False),    # several GPU replicas: not measured
+    ("mixed_bfloat16", False, 8, True, False, True),    # TPUs always compile
+])
+def test_jit_compile_auto_is_chosen_by_hardware(precision, accelerator, replicas, on_tpu, avx512, expected):
+    assert distribute.choose_jit_compile("auto", precision=precision, accelerator=accelerator, replicas=replicas,
+                                         on_tpu=on_tpu, avx512=avx512) is expected
+    for explicit in (True, False):  # an explicit setting stands
+        assert distribute.choose_jit_compile(explicit, precision=precision, accelerator=accelerator,
+                                             replicas=replicas, on_tpu=on_tpu, avx512=avx512) is explicit
+
+
+def test_jit_compile_auto_resolves_on_this_machine_and_in_a_config():
+    from kerapre.config import BertPretrainConfig, load_config
+
+    config = load_config(BertPretrainConfig, overrides=["train.jit_compile=auto"])
+    assert config.train.jit_compile == "auto"
+    assert load_config(BertPretrainConfig, overrides=["train.jit_compile=true"]).train.jit_compile is True
+    distribute.set_precision("float32")
+    try:
+        expected = not distribute.has_avx512()
+        assert distribute.resolve_jit_compile("auto") is expected
+    finally:
+        distribute.set_precision("float32")
+
+
 def test_workflows_give_the_callers_dtype_policy_back():
     @distribute.keeps_dtype_policy
     def workflow(fail):

@@ -123,3 +123,19 @@ def test_without_a_preprocessor_the_model_takes_token_ids_only(preprocessor):
     assert model.predict(preprocessor(GOOD), verbose=0).shape == (4, 2)
     with pytest.raises(Exception):
         model.predict(GOOD, verbose=0)
+
+
+def test_mean_pooling_freezes_the_unused_pooler_when_compiled_so_no_gradient_warning():
+    import warnings
+
+    encoder = BertEncoder(vocabulary_size=30, num_layers=1, num_heads=2, hidden_dim=8,
+                                         intermediate_dim=16, max_sequence_length=16)
+    model = TextClassifier(encoder, 2, pooling="mean")
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    assert not encoder.get_layer("pooled_dense").trainable and encoder.get_layer("token_embedding").trainable
+    x = {"token_ids": np.ones((4, 6), "int32"), "segment_ids": np.zeros((4, 6), "int32"),
+         "padding_mask": np.ones((4, 6), "int32")}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(x, np.array([0, 1, 0, 1]), epochs=1, verbose=0)
+    assert not [w for w in caught if "Gradients do not exist" in str(w.message)]

@@ -93,6 +93,16 @@ class TextClassifier(BackboneTask, keras.Model):
         self.preprocessor = preprocessor
         self.pooling = pooling
 
+    def compile(self, *args, **kwargs):
+        """``Model.compile``; with ``pooling="mean"`` the encoder's ``[CLS]`` pooler is off the
+        path, so it is frozen first (Keras would warn on every step that no gradient reaches it)."""
+        if self.pooling == "mean" and self.backbone.trainable:
+            try:
+                self.backbone.get_layer("pooled_dense").trainable = False
+            except ValueError:  # an encoder without one (a reloaded SavedModel)
+                pass
+        return super().compile(*args, **kwargs)
+
     def get_config(self):
         return {
             "backbone": keras.layers.serialize(self.backbone),
