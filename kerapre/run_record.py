@@ -69,7 +69,10 @@ class RunRecord:
         mlm_majority_baseline: held-out accuracy of always predicting the commonest masked token.
         vocabulary_size: tokens in the run's ``vocab.txt`` (BERT runs).
         vocabulary_hash: ``kerapre.data.vocab.vocabulary_hash`` of it.
-        lowercase: whether the vocabulary is uncased: text is lower-cased and accents stripped.
+        lowercase: whether the vocabulary is uncased: text is lower-cased (and accents stripped,
+            unless ``strip_accents`` says otherwise).
+        strip_accents: whether accents are stripped, where it differs from ``lowercase`` (a
+            checkpoint's Hugging Face ``strip_accents``; ``null``: as ``lowercase``).
         sequence_length: tokens per example the classifier was trained on (text fine-tuning).
         pair: whether the classifier takes sentence pairs (text fine-tuning).
         backbone: where the encoder came from (text fine-tuning).
@@ -106,6 +109,7 @@ class RunRecord:
     vocabulary_size: typing.Optional[int] = None
     vocabulary_hash: typing.Optional[str] = None
     lowercase: typing.Optional[bool] = None
+    strip_accents: typing.Optional[bool] = None
     sequence_length: typing.Optional[int] = None
     pair: bool = False
     backbone: typing.Optional[str] = None

@@ -129,7 +129,7 @@ def test_jit_compile_auto_resolves_on_this_machine_and_in_a_config():
     assert load_config(BertPretrainConfig, overrides=["train.jit_compile=true"]).train.jit_compile is True
     distribute.set_precision("float32")
     try:
-        expected = not distribute.has_avx512()
+        expected = bool(tf.config.list_logical_devices("GPU")) or not distribute.has_avx512()
         assert distribute.resolve_jit_compile("auto") is expected
     finally:
         distribute.set_precision("float32")

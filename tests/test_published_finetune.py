@@ -146,6 +146,9 @@ def test_a_checkpoints_strip_accents_reaches_the_classifier_and_its_keras_export
     preprocessor = result.model.preprocessor
     assert preprocessor.lowercase is True and preprocessor.strip_accents is False
     assert vocab.index("café") in preprocessor(["Café ."])["token_ids"].numpy()[0]  # kept its accent
+    from kerapre.export.resolve import resolve
+
+    assert resolve(str(tmp_path / "run")).strip_accents is False  # recorded, so a run built on it follows
     path = kerapre.export(result.model, "accents", base_dir=str(tmp_path / "exports"), formats=("keras",))["keras"]
     import keras
 

@@ -22,7 +22,8 @@ import bert_reference as ref
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     w, config = ref.random_checkpoint(vocab_size=60, positions=32, seed=7, scale=0.3)
-    directory = tmp_path_factory.mktemp("tf_hub") / "bert_en_cased_L-2_H-16_A-2"
+    # Named uncased but written cased: the casing must come from do_lower_case, not the name.
+    directory = tmp_path_factory.mktemp("tf_hub") / "bert_en_uncased_L-2_H-16_A-2"
     return w, config, str(ref.write_tf_hub(directory, w, config, lowercase=False, dropout=0.3))
 
 
@@ -35,7 +36,7 @@ def _inputs():
 def test_a_tf_hub_bert_loads_to_the_numpy_reference_with_its_vocabulary_and_casing(checkpoint):
     w, config, directory = checkpoint
     artifact = resolve(directory)
-    assert artifact.kind == "tf_hub_bert" and artifact.lowercase is False  # do_lower_case, not the name's guess
+    assert artifact.kind == "tf_hub_bert" and artifact.lowercase is False
     encoder, vocabulary = load_encoder(directory, trainable=False)
     assert vocabulary == ref.vocabulary(60) and encoder.lowercase is False and encoder.hidden_dim == 16
     ids, segments, mask = _inputs()

@@ -52,7 +52,7 @@ class QuickstartCNNConfig:
 @dataclasses.dataclass
 class QuickstartBertConfig:
     """The quickstart's BERT stage: kerapre's own pretraining of ``bert_tiny`` on
-    ``wiki_sample``, time-boxed to a few hundred steps (the mechanics: held-out masked-LM and
+    ``wiki_sample``, cut to 100 steps (the mechanics: held-out masked-LM and
     next-sentence accuracy before and after); then, on Rotten Tomatoes, an encoder trained
     from scratch against a published one frozen (a linear probe) and trainable, the best on
     validation exported and answering ``examples`` through the exported ``serving_default``.

@@ -27,8 +27,8 @@ class RuntimeConfig:
             Ampere+ GPUs, else ``float32``), ``float32``, ``mixed_bfloat16`` or
             ``mixed_float16``.
         jit_compile: compile the train step with XLA: ``true``, ``false`` or ``auto``
-            (by hardware, as ``precision`` is chosen: on GPUs and TPUs, and on CPUs for
-            float32 but not bfloat16; off with several CPU/GPU replicas; see
+            (by hardware, as ``precision`` is chosen: on GPUs and TPUs, and on CPUs only for
+            float32 on a CPU without AVX-512; off with several CPU/GPU replicas; see
             ``kerapre.distribute.choose_jit_compile``).
         steps_per_execution: train steps per ``tf.function`` call.
         seed: seeds weights, shuffling and every random draw of the run.

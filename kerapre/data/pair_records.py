@@ -45,6 +45,7 @@ def write_pretraining_records(
     data_dir=None,
     show_progress=True,
     lowercase=True,
+    strip_accents=None,
 ):
     """Makes the next-sentence pairs of a corpus and writes them as sharded TFRecords.
 
@@ -67,6 +68,7 @@ def write_pretraining_records(
         show_progress: show a progress bar over the documents.
         lowercase: lower-case (and strip accents) before WordPiece: true for an uncased
             vocabulary, false for a cased one (``bert-base-cased``).
+        strip_accents: remove accents (``None``: as ``lowercase``).
 
     Returns:
         A ``PairsInfo``.
@@ -89,7 +91,7 @@ def write_pretraining_records(
     output_dir = os.path.abspath(os.fspath(output_dir))
     _check_output_dir(output_dir, overwrite)
     vocab = load_vocabulary(vocab_path)
-    tokenizer = make_tokenizer(vocab, lowercase=lowercase)
+    tokenizer = make_tokenizer(vocab, lowercase=lowercase, strip_accents=strip_accents)
     documents = iter_documents(corpus, split, text_key=text_key, data_dir=data_dir)
     files = tuple(
         SHARD_PATTERN.format(index=i, count=num_shards) for i in range(num_shards)
@@ -139,6 +141,7 @@ def write_pretraining_records(
             short_seq_prob=short_seq_prob,
             seed=seed,
             lowercase=bool(lowercase),
+            strip_accents=None if strip_accents is None or strip_accents == lowercase else bool(strip_accents),
         )
         write_pairs_info(info, tmp)
     return info

@@ -8,6 +8,7 @@ whether pairs were made with a given vocabulary.
 import dataclasses
 import json
 import os
+import typing
 
 from kerapre.data.vocab import vocabulary_hash
 from kerapre.errors import DataError
@@ -33,8 +34,10 @@ class PairsInfo:
         split: its split.
         stats: the ``CorpusStats`` of the pass, as a dict.
         dupe_factor, short_seq_prob, seed: the arguments the pairs were made with.
-        lowercase: whether the text was lower-cased (and accents stripped) before
-            WordPiece (pairs written before kerapre recorded it were).
+        lowercase: whether the text was lower-cased before WordPiece (pairs written before
+            kerapre recorded it were).
+        strip_accents: whether accents were stripped, where that differs from ``lowercase``
+            (``None``: as ``lowercase``).
 
     Examples:
 
@@ -61,6 +64,12 @@ class PairsInfo:
     short_seq_prob: float
     seed: int
     lowercase: bool = True
+    strip_accents: typing.Optional[bool] = None
+
+    @property
+    def stripped_accents(self):
+        """Whether accents were stripped (``strip_accents``, else as ``lowercase``)."""
+        return self.lowercase if self.strip_accents is None else self.strip_accents
 
     @property
     def paths(self):

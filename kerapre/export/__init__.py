@@ -203,6 +203,8 @@ def _text_facts(preprocessor, pair):
         "pair": pair,
         "sequence_length": preprocessor.sequence_length,
         "lowercase": preprocessor.lowercase,
+        **({"strip_accents": preprocessor.strip_accents}
+           if getattr(preprocessor, "strip_accents", preprocessor.lowercase) != preprocessor.lowercase else {}),
         "vocabulary_size": preprocessor.vocabulary_size,
         "vocabulary_hash": vocabulary_hash(preprocessor.vocabulary),
     }

@@ -36,7 +36,7 @@ ENCODER_HINT = ("pass a BERT pretraining run, a .keras or TF Hub export, a train
                 "or scratch")
 
 
-def text_casing(backbone, lowercase=None, log=print, prefix="[kerapre]"):
+def text_casing(backbone, lowercase=None, log=print, prefix="[kerapre]", key="data.lowercase"):
     """How text fed to an encoder is normalised: ``(lowercase, strip_accents)``.
 
     Args:
@@ -44,20 +44,23 @@ def text_casing(backbone, lowercase=None, log=print, prefix="[kerapre]"):
         lowercase: an explicit setting (``data.lowercase``), or ``None`` to follow the
             backbone: what it records (a run's or export's record, ``do_lower_case``, a
             Google directory's name), else true (kerapre's learned vocabularies are uncased).
-        log, prefix: where the warning goes when ``lowercase`` contradicts the record (the
-            setting wins).
+        log, prefix, key: where the warning goes when ``lowercase`` contradicts the record (the
+            setting wins), and the setting's name in it.
 
     Returns:
-        ``lowercase``, and ``strip_accents``: the backbone's own when the casing follows it
-        (a Hugging Face ``strip_accents``), else ``None`` (as ``lowercase``, BERT's rule).
+        ``lowercase``, and ``strip_accents``: the backbone's own (a Hugging Face
+        ``strip_accents``, or what a kerapre run or export recorded) while the casing agrees
+        with it, else ``None`` (as ``lowercase``, BERT's rule).
     """
     recorded = backbone.lowercase if backbone is not None else None
+    strip_accents = backbone.strip_accents if backbone is not None else None
     if lowercase is None:
-        return (True if recorded is None else bool(recorded)), (backbone.strip_accents if backbone else None)
+        return (True if recorded is None else bool(recorded)), strip_accents
     if recorded is not None and bool(recorded) != lowercase:
-        log(f"{prefix} warning: data.lowercase={str(lowercase).lower()} but {backbone.given} is "
+        log(f"{prefix} warning: {key}={str(lowercase).lower()} but {backbone.given} is "
             f"{'uncased' if recorded else 'cased'}: its vocabulary will meet text it was not trained on")
-    return lowercase, None
+        return lowercase, None
+    return lowercase, strip_accents
 
 
 def build_pretrainer(config, vocabulary_size, log=print):

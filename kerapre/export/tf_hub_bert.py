@@ -92,9 +92,14 @@ def load_tf_hub_bert(path, trainable=True, name="encoder"):
     vocab_file = getattr(loaded, "vocab_file", None)
     if vocab_file is None:
         raise DataError(f"{path} has no vocab_file asset (a SentencePiece model such as ALBERT's is not a BERT "
-                        "WordPiece encoder): pass a BERT SavedModel, or its vocab.txt with --vocab")
+                        "WordPiece encoder): pass a BERT encoder SavedModel, which carries its vocab.txt")
     inputs = {key: keras.Input(shape=(None,), dtype="int32", name=key) for key in INPUTS.values()}
-    outputs = layer({hub_key: inputs[key] for hub_key, key in INPUTS.items()})
+    try:
+        outputs = layer({hub_key: inputs[key] for hub_key, key in INPUTS.items()})
+    except (ValueError, TypeError, KeyError) as error:  # e.g. a preprocessor SavedModel (strings in)
+        raise DataError(f"{path} does not take input_word_ids, input_mask and input_type_ids to pooled_output and "
+                        f"sequence_output ({first_line(error)}): pass a BERT encoder SavedModel, not its "
+                        "preprocessor") from None
     model = keras.Model(inputs, outputs, name=name)
     model.trainable = trainable
     model.vocabulary = load_vocabulary(vocab_file.asset_path.numpy().decode("utf-8"))

@@ -107,7 +107,7 @@ def extract_text_features(encoder, texts, *, vocab=None, sequence_length=128, lo
         from kerapre.export.encoders import load_encoder, text_casing
         from kerapre.export.resolve import resolve
 
-        lowercase, strip_accents = text_casing(resolve(encoder), lowercase, prefix="[features]")
+        lowercase, strip_accents = text_casing(resolve(encoder), lowercase, prefix="[features]", key="lowercase")
         encoder, vocab = load_encoder(encoder, trainable=False, vocab=vocab)
     if preprocessor is None:
         if vocab is None:

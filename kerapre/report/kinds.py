@@ -70,7 +70,7 @@ class TextKind:
 
     def load_backbone(self, path):
         lowercase, strip_accents = text_casing(resolve(path, hint=ENCODER_HINT), self.config.lowercase,
-                                               prefix="[report]")
+                                               prefix="[report]", key="lowercase")
         encoder, vocab = load_encoder(path, trainable=True)
         self._preprocessors[id(encoder)] = BertTextPreprocessor(vocab, sequence_length=self.config.seq_length,
                                                                 lowercase=lowercase, strip_accents=strip_accents)
@@ -92,7 +92,7 @@ class TextKind:
     def inputs(self, target, backbone):
         """The target with its texts tokenised for ``backbone`` (once per vocabulary and casing)."""
         preprocessor = self._preprocessors[id(backbone)]
-        key = (vocabulary_hash(preprocessor.vocabulary), preprocessor.lowercase)
+        key = (vocabulary_hash(preprocessor.vocabulary), preprocessor.lowercase, preprocessor.strip_accents)
         if key not in self._tokenised:
             self._tokenised[key] = dataclasses.replace(
                 target, x_pool=tokenise(preprocessor, target.x_pool), x_val=tokenise(preprocessor, target.x_val),

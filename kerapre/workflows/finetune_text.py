@@ -202,6 +202,7 @@ def finetune_text(config=None, model_dir=None, log=print):
             learning_rate=learning_rate,
             sequence_length=data.seq_length,
             lowercase=lowercase,
+            strip_accents=preprocessor.strip_accents if preprocessor.strip_accents != lowercase else None,
             vocabulary_size=len(vocab),
             vocabulary_hash=vocabulary_hash(vocab),
             validation_accuracy=validation_accuracy,

@@ -62,10 +62,10 @@ class BertRunResult:
     seconds: float
 
 
-def prepare_vocabulary(config, model_dir, init_vocab=None, log=print, lowercase=True):
+def prepare_vocabulary(config, model_dir, init_vocab=None, log=print, casing=None):
     """The run's ``vocab.txt``: the configured one, the one of the weights we continue
     from, one this run directory already learned with the same settings, or one learned
-    now from the training split."""
+    now from the training split with ``casing`` (as for :func:`prepare_pairs`)."""
     target = os.path.join(model_dir, VOCAB_FILE)
     recipe_path = os.path.join(model_dir, "vocab.json")
     source = config.data.vocab or init_vocab
@@ -81,8 +81,9 @@ def prepare_vocabulary(config, model_dir, init_vocab=None, log=print, lowercase=
         return target, vocab
     recipe = {"corpus": str(config.data.corpus), "split": config.data.train_split,
               "text_key": config.data.text_key, "vocab_size": config.data.vocab_size}
-    if not lowercase:  # runs before kerapre recorded casing learned uncased vocabularies
-        recipe["lowercase"] = False
+    casing = casing or {"lowercase": True, "strip_accents": True}
+    if casing != {"lowercase": True, "strip_accents": True}:  # earlier runs learned uncased ones
+        recipe.update(casing)
     if os.path.exists(target) and os.path.exists(recipe_path):
         with open(recipe_path, encoding="utf-8") as f:
             if json.load(f) == recipe:
@@ -93,7 +94,8 @@ def prepare_vocabulary(config, model_dir, init_vocab=None, log=print, lowercase=
         config.data.corpus,
         config.data.vocab_size,
         split=config.data.train_split,
-        lowercase=lowercase,
+        lowercase=casing["lowercase"],
+        strip_accents=casing["strip_accents"],
         text_key=config.data.text_key,
         data_dir=config.data.data_dir,
         output_path=target,
@@ -105,11 +107,13 @@ def prepare_vocabulary(config, model_dir, init_vocab=None, log=print, lowercase=
     return target, vocab
 
 
-def prepare_pairs(config, model_dir, vocab_path, split, dupe_factor, log=print, corpus=None, lowercase=True):
+def prepare_pairs(config, model_dir, vocab_path, split, dupe_factor, log=print, corpus=None, casing=None):
     """Sentence-pair TFRecords of ``corpus`` (default ``data.corpus``) ``split`` under
     ``model_dir/pairs/``, made once and reused while the vocabulary and sequence length
-    stay the same."""
+    stay the same. ``casing``: ``{"lowercase", "strip_accents"}`` of the tokenizer (default:
+    uncased, accents stripped)."""
     corpus = corpus or config.data.corpus
+    casing = casing or {"lowercase": True, "strip_accents": True}
     # One directory per (source, split): readable name plus a hash, so two sources never share.
     label = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{os.path.basename(str(corpus).rstrip('/'))}-{split}").strip("_")
     digest = hashlib.sha256(f"{corpus}|{split}".encode()).hexdigest()[:8]
@@ -117,9 +121,10 @@ def prepare_pairs(config, model_dir, vocab_path, split, dupe_factor, log=print, 
     if os.path.exists(os.path.join(out, "pairs.json")):
         meta = load_pairs_info(out)
         wanted = (vocabulary_hash(load_vocabulary(vocab_path)), config.data.seq_length, dupe_factor,
-                  str(corpus), split, config.train.seed, config.data.short_seq_prob, bool(lowercase))
+                  str(corpus), split, config.train.seed, config.data.short_seq_prob, casing["lowercase"],
+                  casing["strip_accents"])
         found = (meta.vocab_hash, meta.seq_length, meta.dupe_factor, str(meta.corpus), meta.split, meta.seed,
-                 meta.short_seq_prob, meta.lowercase)
+                 meta.short_seq_prob, meta.lowercase, meta.stripped_accents)
         if wanted == found:
             return out, meta
         shutil.rmtree(out)
@@ -135,7 +140,8 @@ def prepare_pairs(config, model_dir, vocab_path, split, dupe_factor, log=print, 
         seed=config.train.seed,
         text_key=config.data.text_key,
         data_dir=config.data.data_dir,
-        lowercase=lowercase,
+        lowercase=casing["lowercase"],
+        strip_accents=casing["strip_accents"],
     )
     log(f"[bert] {meta.count} pairs ({meta.positive_fraction:.0%} true next) in {out}")
     return out, meta
@@ -236,29 +242,30 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
         if source:  # a missing file or unknown set fails here, before anything is written
             iter_documents(source, config.data.train_split, text_key=config.data.text_key,
                            data_dir=config.data.data_dir)
-    lowercase, _ = text_casing(init, config.data.lowercase, log, prefix="[bert]")
+    lowercase, strip_accents = text_casing(init, config.data.lowercase, log, prefix="[bert]")
+    casing = {"lowercase": lowercase, "strip_accents": lowercase if strip_accents is None else strip_accents}
     with TrainingRun(config, model_dir, task="bert_pretrain", log=log) as run:
         data, train_config = config.data, config.train
         write_dir = run.directory
         vocab_path, vocab = prepare_vocabulary(config, write_dir, init_vocabulary_path(config.model.init), log,
-                                               lowercase)
+                                               casing)
         train_records, train_meta = prepare_pairs(config, write_dir, vocab_path, data.train_split,
                                                   data.dupe_factor, log,
-                                                  lowercase=lowercase)
+                                                  casing=casing)
         extra_records = [
             prepare_pairs(config, write_dir, vocab_path, data.train_split, data.dupe_factor, log, corpus=extra,
-                          lowercase=lowercase)[0]
+                          casing=casing)[0]
             for extra in data.extra_corpora
         ]
         eval_records = None
         if data.eval_corpus:
             eval_records, _ = prepare_pairs(config, write_dir, vocab_path, data.train_split, 1, log,
-                                            corpus=data.eval_corpus, lowercase=lowercase)
+                                            corpus=data.eval_corpus, casing=casing)
         elif data.eval_split and is_path_like(data.corpus):
             log("[bert] text-file corpora have no held-out split: set data.eval_corpus for a held-out evaluation")
         elif data.eval_split:
             eval_records, _ = prepare_pairs(config, write_dir, vocab_path, data.eval_split, 1, log,
-                                            lowercase=lowercase)
+                                            casing=casing)
 
         global_batch = run.global_batch(data.batch_size)
         masker = PretrainingMasker(
@@ -318,6 +325,7 @@ def pretrain_bert(config=None, model_dir="runs/bert_pretrain", log=print):
             vocabulary_size=len(vocab),
             vocabulary_hash=vocabulary_hash(vocab),
             lowercase=lowercase,
+            strip_accents=None if casing["strip_accents"] == lowercase else casing["strip_accents"],
             train_pairs=train_meta.count,
             sequences_per_second=round(speed, 1),
             held_out_before=before,

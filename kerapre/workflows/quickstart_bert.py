@@ -1,7 +1,7 @@
 """The quickstart's BERT stage: kerapre's own pretraining (the mechanics), then what a published
 encoder buys on Rotten Tomatoes against an encoder trained from scratch.
 
-1. ``pretrain``: ``bert_tiny`` on ``wiki_sample`` for a few hundred steps, with held-out
+1. ``pretrain``: ``bert_tiny`` on ``wiki_sample`` for 100 steps (``bert.pretrain.train.steps``), with held-out
    masked-LM and next-sentence accuracy before and after (the mechanics, not a useful encoder:
    docs/bert_finetuning.md says why).
 2. ``scratch``: a fresh ``bert_tiny`` with that run's vocabulary, fine-tuned on every labelled
@@ -27,13 +27,13 @@ from kerapre.config import validate
 from kerapre.config.cnn import SCRATCH
 from kerapre.data.text_classification import load_text_classification, majority_class_rate, split_labelled_texts
 from kerapre.data.text_classification import text_dataset_info
-from kerapre.data.text_preprocessor import BertTextPreprocessor
+from kerapre.data.text_preprocessor import BertTextPreprocessor, tokenise
 from kerapre.export import export
 from kerapre.export.encoders import load_encoder, text_casing
 from kerapre.export.resolve import resolve
 from kerapre.report import bar_chart, compare_to_scratch, format_comparisons, format_summary, summarise, write_csv, \
     write_summary_csv
-from kerapre.report.features import extract_text_features
+from kerapre.report.features import pooled_features
 from kerapre.report.fitting import linear_probe, probe_classifier
 from kerapre.workflows.finetune_text import finetune_text
 from kerapre.workflows.predict import predict_text
@@ -60,8 +60,9 @@ def run_bert_stage(config, output_dir="runs/quickstart", export_dir="saved_model
     """Runs the stage (see the module's docstring) for a ``QuickstartBertConfig``.
 
     Writes ``<output_dir>/bert/pretrain/`` (the pretraining run), ``pretraining.csv``,
-    ``finetune/<method>-seed<seed>/`` (the fine-tuning runs), ``finetune.csv`` (one row per
-    run), ``finetune_summary.csv`` and ``finetune_accuracy.png``.
+    ``finetune/<method>-seed<seed>/`` (the ``finetune_text`` runs of ``scratch`` and
+    ``trainable``; for ``frozen``, the probe classifier's ``model.weights.h5``), ``finetune.csv``
+    (one row per run), ``finetune_summary.csv`` and ``finetune_accuracy.png``.
 
     Returns:
         ``(BertRunResult, summary rows or None)``.
@@ -77,7 +78,7 @@ def run_bert_stage(config, output_dir="runs/quickstart", export_dir="saved_model
 def _pretrain(config, stage_dir, log):
     pre = config.pretrain
     log(f"[bert] pretraining {pre.model.preset} on {pre.data.corpus} for {pre.train.steps} steps "
-        "(the mechanics: a few hundred steps teach bert_tiny little)")
+        "(the mechanics: so few steps teach bert_tiny little)")
     start = time.perf_counter()
     run = pretrain_bert(pre, model_dir=os.path.join(stage_dir, "pretrain"), log=log)
     log(f"[bert] pretraining run: {time.perf_counter() - start:.0f} s")
@@ -172,7 +173,7 @@ def _published_config(config, seed):
 
 def _probe(config, seed, model_dir, log):
     """The linear probe on the frozen published encoder, on the labelled subset the trainable
-    way trains on; its classifier and run record written into ``model_dir``."""
+    way trains on; its classifier's weights written into ``model_dir`` (``model.weights.h5``)."""
     start = time.perf_counter()
     ft = _published_config(config, seed)
     data = ft.data
@@ -193,8 +194,8 @@ def _probe(config, seed, model_dir, log):
                                         strip_accents=strip_accents)
     log(f"[bert] {config.published}: features of {sum(len(y) for _, y in arrays.values())} sentences "
         f"({ft.head.pooling} pooling)")
-    features = {name: extract_text_features(encoder, texts, vocab=vocab, sequence_length=data.seq_length,
-                                            lowercase=lowercase, output=ft.head.pooling)
+    # The features go through the very preprocessor the probe is exported with.
+    features = {name: pooled_features(encoder, tokenise(preprocessor, texts), ft.head.pooling)
                 for name, (texts, _) in arrays.items()}
     probe, c, validation_accuracy = linear_probe(features["train"], arrays["train"][1], features["validation"],
                                                  arrays["validation"][1], config.probe_c, seed)
@@ -228,7 +229,8 @@ def _export_best(config, chosen, best, pretrain_dir, export_dir, log):
                   "backbone": SCRATCH if chosen == SCRATCH else config.published,
                   "validation_accuracy": best.validation_accuracy, "test_accuracy": best.test_accuracy},
     )
-    log(f"[bert] exported {paths['serving']} (TF Serving), {paths['hub']} (TF Hub), {paths['keras']} "
+    names = {"serving": "TF Serving", "hub": "TF Hub", "keras": "Keras"}
+    log(f"[bert] exported {', '.join(f'{path} ({names[fmt]})' for fmt, path in paths.items())} "
         f"({time.perf_counter() - start:.0f} s)")
     for answer in predict_text(paths["serving"], config.examples):
         log(f"[bert] serving_default: {answer['label']} ({answer['probabilities'][answer['label']]:.3f}) "
