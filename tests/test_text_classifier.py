@@ -125,7 +125,7 @@ def test_without_a_preprocessor_the_model_takes_token_ids_only(preprocessor):
         model.predict(GOOD, verbose=0)
 
 
-def test_mean_pooling_freezes_the_unused_pooler_when_compiled_so_no_gradient_warning():
+def test_mean_pooling_freezes_the_unused_pooler_so_no_gradient_warning_and_keras_files_keep_compile(tmp_path):
     import warnings
 
     encoder = BertEncoder(vocabulary_size=30, num_layers=1, num_heads=2, hidden_dim=8,
@@ -138,4 +138,7 @@ def test_mean_pooling_freezes_the_unused_pooler_when_compiled_so_no_gradient_war
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.fit(x, np.array([0, 1, 0, 1]), epochs=1, verbose=0)
-    assert not [w for w in caught if "Gradients do not exist" in str(w.message)]
+        model.save(tmp_path / "mean.keras")
+        reloaded = keras.saving.load_model(tmp_path / "mean.keras")
+    assert not [w for w in caught if "Gradients do not exist" in str(w.message) or "compile()" in str(w.message)]
+    assert reloaded.compiled and reloaded.pooling == "mean"

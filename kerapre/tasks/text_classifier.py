@@ -92,16 +92,14 @@ class TextClassifier(BackboneTask, keras.Model):
         self.dropout = dropout
         self.preprocessor = preprocessor
         self.pooling = pooling
-
-    def compile(self, *args, **kwargs):
-        """``Model.compile``; with ``pooling="mean"`` the encoder's ``[CLS]`` pooler is off the
-        path, so it is frozen first (Keras would warn on every step that no gradient reaches it)."""
-        if self.pooling == "mean" and self.backbone.trainable:
+        if pooling == "mean":
+            # The [CLS] pooler is off the path: frozen, or Keras warns on every step that no
+            # gradient reaches it. (Not by overriding compile(): a .keras file's compile
+            # state is restored only for models that keep Keras's own.)
             try:
-                self.backbone.get_layer("pooled_dense").trainable = False
+                backbone.get_layer("pooled_dense").trainable = False
             except ValueError:  # an encoder without one (a reloaded SavedModel)
                 pass
-        return super().compile(*args, **kwargs)
 
     def get_config(self):
         return {
