@@ -176,3 +176,16 @@ def test_published_sources_refuse_what_they_cannot_read_with_the_fix(tmp_path):
         kerapre.load_encoder(str(wrong))
     with pytest.raises(DataError, match="keras-hub could not load the preset bert_tiny_en_uncased.*no network.*minilm_l6"):
         kerapre.load_encoder("bert_tiny_en_uncased")
+
+
+def test_an_activation_kerapre_does_not_compute_is_refused_by_either_reader(tmp_path):
+    from kerapre.errors import DataError
+    from kerapre.export.google_bert import read_google_bert
+    from kerapre.export.hf_bert import read_hf_bert
+
+    w, config = ref.random_checkpoint(vocab_size=40, seed=9)
+    for read, directory in ((read_hf_bert, ref.write_hf(tmp_path / "hf", w, {**config, "hidden_act": "swish"},
+                                                          prefixed=False)),
+                            (read_google_bert, ref.write_google(tmp_path / "google", w, config, hidden_act="swish"))):
+        with pytest.raises(DataError, match=r"hidden_act 'swish' is not supported: kerapre's encoder computes gelu"):
+            read(directory)

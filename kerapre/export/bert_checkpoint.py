@@ -17,10 +17,12 @@ encoder = encoder_from_checkpoint(checkpoint)
 """
 
 import dataclasses
+import os
 import typing
 
 import numpy as np
 
+from kerapre.data.vocab import VOCAB_FILENAME, load_vocabulary
 from kerapre.errors import DataError
 from kerapre.models.bert import BertEncoder
 from kerapre.tasks.bert_pretrainer import BertPretrainer
@@ -30,6 +32,20 @@ MLM_KEYS = ("cls.predictions.transform.dense.weight", "cls.predictions.transform
             "cls.predictions.bias")
 NSP_KEYS = ("cls.seq_relationship.weight", "cls.seq_relationship.bias")
 POOLER_KEYS = ("pooler.dense.weight", "pooler.dense.bias")
+
+
+def config_activation(config, activations, directory):
+    """kerapre's name for a BERT config's ``hidden_act`` (default ``gelu``), by the reader's
+    table ``activations``.
+
+    Raises:
+        DataError: if the table has no entry for it.
+    """
+    activation = activations.get(config.get("hidden_act", "gelu"))
+    if activation is None:
+        raise DataError(f"{directory}: hidden_act {config.get('hidden_act')!r} is not supported: "
+                        f"kerapre's encoder computes {', '.join(activations)}")
+    return activation
 
 
 @dataclasses.dataclass
@@ -60,6 +76,28 @@ class BertCheckpoint:
     weights: dict
     vocabulary: typing.Optional[list] = None
     lowercase: typing.Optional[bool] = None
+
+    @classmethod
+    def from_config(cls, config, directory, *, activation, layer_norm_epsilon, weights, lowercase):
+        """A checkpoint from a BERT ``config.json`` / ``bert_config.json`` (the keys Google's and
+        Hugging Face's share) and what the reader worked out; the vocabulary is the directory's
+        ``vocab.txt``, if it has one."""
+        vocabulary_file = os.path.join(directory, VOCAB_FILENAME)
+        return cls(
+            source=directory,
+            vocabulary_size=config["vocab_size"],
+            num_layers=config["num_hidden_layers"],
+            num_heads=config["num_attention_heads"],
+            hidden_dim=config["hidden_size"],
+            intermediate_dim=config["intermediate_size"],
+            max_sequence_length=config.get("max_position_embeddings", 512),
+            num_segments=config.get("type_vocab_size", 2),
+            activation=activation,
+            layer_norm_epsilon=layer_norm_epsilon,
+            weights=weights,
+            vocabulary=load_vocabulary(vocabulary_file) if os.path.exists(vocabulary_file) else None,
+            lowercase=lowercase,
+        )
 
     @property
     def has_pooler(self):

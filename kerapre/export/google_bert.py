@@ -13,9 +13,7 @@ import os
 
 import tensorflow as tf
 
-from kerapre.data.vocab import VOCAB_FILENAME, load_vocabulary
-from kerapre.errors import DataError
-from kerapre.export.bert_checkpoint import BertCheckpoint
+from kerapre.export.bert_checkpoint import BertCheckpoint, config_activation
 
 CONFIG_FILE = "bert_config.json"
 CHECKPOINT_PREFIX = "bert_model.ckpt"
@@ -45,27 +43,16 @@ def read_google_bert(directory):
     directory = os.fspath(directory)
     with open(os.path.join(directory, CONFIG_FILE), encoding="utf-8") as f:
         config = json.load(f)
-    activation = GOOGLE_ACTIVATIONS.get(config.get("hidden_act", "gelu"))
-    if activation is None:
-        raise DataError(f"{directory}: hidden_act {config.get('hidden_act')!r} is not supported: "
-                        f"choose one of {', '.join(GOOGLE_ACTIVATIONS)}")
+    activation = config_activation(config, GOOGLE_ACTIVATIONS, directory)
     reader = tf.train.load_checkpoint(os.path.join(directory, CHECKPOINT_PREFIX))
     names = set(reader.get_variable_to_shape_map())
-    vocabulary_file = os.path.join(directory, VOCAB_FILENAME)
-    return BertCheckpoint(
-        source=directory,
-        vocabulary_size=config["vocab_size"],
-        num_layers=config["num_hidden_layers"],
-        num_heads=config["num_attention_heads"],
-        hidden_dim=config["hidden_size"],
-        intermediate_dim=config["intermediate_size"],
-        max_sequence_length=config.get("max_position_embeddings", 512),
-        num_segments=config.get("type_vocab_size", 2),
+    return BertCheckpoint.from_config(
+        config,
+        directory,
         activation=activation,
         layer_norm_epsilon=1e-12,  # tf.contrib.layers.layer_norm's, which Google's BERT used
         weights={hf: _array(reader, google) for google, hf in _names(config["num_hidden_layers"]).items()
                  if google in names},
-        vocabulary=load_vocabulary(vocabulary_file) if os.path.exists(vocabulary_file) else None,
         lowercase=casing_from_name(directory),
     )
 

@@ -16,9 +16,8 @@ them once, with Google's checkpoints, in ``bert_checkpoint``.
 import json
 import os
 
-from kerapre.data.vocab import VOCAB_FILENAME, load_vocabulary
 from kerapre.errors import DataError
-from kerapre.export.bert_checkpoint import BertCheckpoint
+from kerapre.export.bert_checkpoint import BertCheckpoint, config_activation
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -55,24 +54,13 @@ def read_hf_bert(directory):
         config = json.load(f)
     if config.get("model_type") != "bert":
         raise DataError(f"{directory} holds a {config.get('model_type')!r} model, not BERT: pass a BERT checkpoint")
-    activation = HF_ACTIVATIONS.get(config.get("hidden_act", "gelu"))
-    if activation is None:
-        raise DataError(f"{directory}: hidden_act {config.get('hidden_act')!r} is not supported: "
-                        f"kerapre's encoder computes {', '.join(HF_ACTIVATIONS)}")
-    vocabulary_file = os.path.join(directory, VOCAB_FILENAME)
-    return BertCheckpoint(
-        source=directory,
-        vocabulary_size=config["vocab_size"],
-        num_layers=config["num_hidden_layers"],
-        num_heads=config["num_attention_heads"],
-        hidden_dim=config["hidden_size"],
-        intermediate_dim=config["intermediate_size"],
-        max_sequence_length=config.get("max_position_embeddings", 512),
-        num_segments=config.get("type_vocab_size", 2),
+    activation = config_activation(config, HF_ACTIVATIONS, directory)
+    return BertCheckpoint.from_config(
+        config,
+        directory,
         activation=activation,
         layer_norm_epsilon=float(config.get("layer_norm_eps", 1e-12)),
         weights=_canonical(_read_arrays(directory)),
-        vocabulary=load_vocabulary(vocabulary_file) if os.path.exists(vocabulary_file) else None,
         lowercase=hf_lowercase(directory),
     )
 

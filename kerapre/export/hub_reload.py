@@ -2,14 +2,13 @@
 
 import os
 
-import keras
-
 from kerapre.data.vocab import VOCAB_FILENAME, load_vocabulary
 from kerapre.export.backbone import INFERENCE_ENDPOINT, TRAINING_ENDPOINT
-from kerapre.export.hub_layout import ENCODER_DIR, HUB_TO_KERAPRE_INPUTS
+from kerapre.export.hub_layout import ENCODER_DIR
 from kerapre.export.layout import read_metadata
 from kerapre.export.saved_model_layer import SavedModelLayer
 from kerapre.export.resolve import resolve
+from kerapre.export.tf_hub_bert import encoder_model
 
 
 def load_hub_encoder(path, trainable=False, name="encoder"):
@@ -55,12 +54,7 @@ def load_hub_encoder(path, trainable=False, name="encoder"):
         trainable=trainable,
         name="saved_model",
     )
-    inputs = {key: keras.Input(shape=(None,), dtype="int32", name=key) for key in HUB_TO_KERAPRE_INPUTS.values()}
-    outputs = layer({hub_key: inputs[key] for hub_key, key in HUB_TO_KERAPRE_INPUTS.items()})
-    model = keras.Model(
-        inputs, {key: outputs[key] for key in ("sequence_output", "pooled_output")}, name=name
-    )
-    model.trainable = trainable
+    model = encoder_model(layer, trainable=trainable, name=name)
     model.vocabulary = load_vocabulary(os.path.join(path, "assets", VOCAB_FILENAME))
     metadata = read_metadata(path)
     model.lowercase = bool(metadata["lowercase"])

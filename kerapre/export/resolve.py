@@ -243,11 +243,10 @@ def _hf_casing(directory):
 
 
 def _casing_of_handle(handle):
-    """``True`` for a handle naming an ``uncased`` model, ``False`` for ``cased``, else ``None``."""
-    name = handle.lower()
-    if "uncased" in name:
-        return True
-    return False if "cased" in name else None
+    """The casing a handle's model name says (``.../bert_en_uncased_L-12_H-768_A-12/4``: its
+    last part that is not a version number), by ``casing_from_name``."""
+    parts = [part for part in handle.rstrip("/").split("/") if part and not part.isdigit()]
+    return casing_from_name(parts[-1]) if parts else None
 
 
 __all__ = ["Artifact", "DESCRIPTIONS", "KINDS", "resolve"]

@@ -21,13 +21,12 @@ import tensorflow as tf
 
 from kerapre.data.vocab import load_vocabulary
 from kerapre.errors import DataError, first_line
+from kerapre.export.hub_layout import HUB_TO_KERAPRE_INPUTS
 from kerapre.export.published import OFFLINE_CHOICES
 from kerapre.export.saved_model_layer import SavedModelLayer
 
 TF_HUB_HANDLES = ("https://tfhub.dev/", "https://www.kaggle.com/models/", "https://kaggle.com/models/")
 LOWER_CASE_KEY = "do_lower_case/.ATTRIBUTES/VARIABLE_VALUE"
-# TF Hub input names and the kerapre (keras-hub) encoder inputs they feed.
-INPUTS = {"input_word_ids": "token_ids", "input_mask": "padding_mask", "input_type_ids": "segment_ids"}
 
 
 def is_tf_hub_bert_directory(path):
@@ -93,17 +92,25 @@ def load_tf_hub_bert(path, trainable=True, name="encoder"):
     if vocab_file is None:
         raise DataError(f"{path} has no vocab_file asset (a SentencePiece model such as ALBERT's is not a BERT "
                         "WordPiece encoder): pass a BERT encoder SavedModel, which carries its vocab.txt")
-    inputs = {key: keras.Input(shape=(None,), dtype="int32", name=key) for key in INPUTS.values()}
     try:
-        outputs = layer({hub_key: inputs[key] for hub_key, key in INPUTS.items()})
+        model = encoder_model(layer, trainable=trainable, name=name)
     except (ValueError, TypeError, KeyError) as error:  # e.g. a preprocessor SavedModel (strings in)
         raise DataError(f"{path} does not take input_word_ids, input_mask and input_type_ids to pooled_output and "
                         f"sequence_output ({first_line(error)}): pass a BERT encoder SavedModel, not its "
                         "preprocessor") from None
-    model = keras.Model(inputs, outputs, name=name)
-    model.trainable = trainable
     model.vocabulary = load_vocabulary(vocab_file.asset_path.numpy().decode("utf-8"))
     lowercase = getattr(loaded, "do_lower_case", None)
     model.lowercase = bool(lowercase.numpy()) if lowercase is not None else None
-    model.hidden_dim = int(outputs["pooled_output"].shape[-1])
+    model.hidden_dim = int(model.output["pooled_output"].shape[-1])
+    return model
+
+
+def encoder_model(layer, *, trainable, name):
+    """A layer taking TF Hub BERT inputs (``input_word_ids``, ...) as a model with kerapre's
+    encoder interface: inputs ``token_ids``, ``segment_ids``, ``padding_mask``, dict outputs
+    ``sequence_output`` and ``pooled_output``; ``trainable`` set."""
+    inputs = {key: keras.Input(shape=(None,), dtype="int32", name=key) for key in HUB_TO_KERAPRE_INPUTS.values()}
+    outputs = layer({hub_key: inputs[key] for hub_key, key in HUB_TO_KERAPRE_INPUTS.items()})
+    model = keras.Model(inputs, {key: outputs[key] for key in ("sequence_output", "pooled_output")}, name=name)
+    model.trainable = trainable
     return model
