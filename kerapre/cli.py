@@ -8,7 +8,8 @@ import argparse
 import os
 import sys
 
-from kerapre.errors import KerapreError
+from kerapre.config.user_data import EVALUATE_DATA_KEYS as EVALUATE_KEYS
+from kerapre.errors import ConfigError, KerapreError
 
 from kerapre.config.paths import (
     BERT_PRETRAIN_DIR as DEFAULT_BERT_DIR,
@@ -109,11 +110,17 @@ def build_parser():
     ev = commands.add_parser("evaluate", help="accuracy of a run, .keras file or serving export on a data set")
     ev.add_argument("--model", default=DEFAULT_FINETUNE_DIR,
                     help=f"run directory, .keras file or serving export (default: {DEFAULT_FINETUNE_DIR})")
-    ev.add_argument("--data", help="data set name (default: the run's evaluation data, else mnist_5k)")
-    ev.add_argument("--split", default=None, help="split to evaluate (default: the run's eval split, else test)")
+    ev.add_argument("--data", help="data set name, image folder or table (default: the run's own data, else "
+                                   "mnist_5k or rotten_tomatoes)")
+    ev.add_argument("--split", default=None, help="split to evaluate (default: the run's test split, else test)")
+    ev.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="how a folder or table is read, e.g. --set text_column=body or --set resize=true "
+                         "(keys: " + ", ".join(EVALUATE_KEYS) + "; default: the run's own)")
 
-    pr = commands.add_parser("predict", help="classify raw text with a text classifier export or run")
-    pr.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify (none: one per line from stdin)")
+    pr = commands.add_parser("predict", help="classify raw text, or image files, with a classifier export or run")
+    pr.add_argument("texts", nargs="*", metavar="TEXT",
+                    help="texts to classify (none: one per line from stdin), or image files for an image model")
+    pr.add_argument("--resize", action="store_true", help="image models: resize images of another size to the model's")
     pr.add_argument("--model", default=DEFAULT_TEXT_EXPORT,
                     help=f"a text classifier's serving or .keras export, or a finetune text run "
                          f"(default: {DEFAULT_TEXT_EXPORT}, the quickstart's export)")
@@ -337,9 +344,17 @@ def _exportable(model_dir):
 def _predict(args):
     import json
 
-    from kerapre.workflows.predict import predict_text
+    from kerapre.export.classifiers import is_text_classifier
+    from kerapre.workflows.predict import predict_images, predict_text
 
     texts = args.texts or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if not is_text_classifier(args.model):
+        for result in predict_images(args.model, texts, resize=args.resize):
+            if args.json:
+                print(json.dumps(result, ensure_ascii=False))
+            else:
+                print(f"{result['label']}\t{result['probabilities'][result['label']]:.4f}\t{result['file']}")
+        return 0
     for result in predict_text(args.model, texts, second=args.second):
         if args.json:
             print(json.dumps(result, ensure_ascii=False))
@@ -350,9 +365,17 @@ def _predict(args):
 
 
 def _evaluate(args):
+    import yaml
+
     from kerapre.workflows.evaluate import evaluate
 
-    result = evaluate(args.model, data=args.data, split=args.split)
+    options = {}
+    for item in args.overrides:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item!r} is not KEY=VALUE (e.g. --set text_column=body)")
+        options[key.strip().removeprefix("data.")] = yaml.safe_load(raw) if raw.strip() else None
+    result = evaluate(args.model, data=args.data, split=args.split, options=options)
     print(f"{result['model']} on {result['data']}[{result['split']}]: "
           f"accuracy {result['accuracy']:.4f} over {result['examples']} examples")
     return 0

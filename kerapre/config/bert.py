@@ -14,8 +14,11 @@ class BertDataConfig:
 
     Args:
         corpus: ``wiki_sample``, ``lee_news``, another TFDS name with a text feature, or
-            BERT-format text (one sentence per line, a blank line between documents): a
-            file, a directory or a glob.
+            your own files: BERT-format text (one sentence per line, a blank line between
+            documents) or JSON Lines (``.jsonl``: one document per line, in its
+            ``data.text_key`` field), either of them ``.gz`` or ``.bz2`` compressed: a file, a
+            directory or a glob. Pairs and a learned vocabulary are made again when a file's
+            size or modification time changes.
         train_split: the split to train on; TFDS slicing allowed (``train[:10%]``); ignored
             for text files.
         eval_split: the held-out split of a TFDS corpus, evaluated before, during and after
@@ -25,7 +28,7 @@ class BertDataConfig:
         extra_corpora: more training sources, e.g. ``[lee_news]``: each is paired on its own
             (both halves of a pair come from one source), read with ``data.train_split``,
             and sampled in proportion to its pair count.
-        text_key: the text feature of a TFDS corpus.
+        text_key: the text feature of a TFDS corpus, or the field of a JSON Lines one.
         vocab: an existing ``vocab.txt``; ``null`` learns one from the training split (or
             takes the one of ``model.init``).
         vocab_size: the largest size of a learned vocabulary, special tokens included (a

@@ -6,18 +6,20 @@ import typing
 from kerapre.config.loader import check
 from kerapre.config.presets import CNN_PRESETS, cnn_layer_names
 from kerapre.config.runtime import TrainingConfig
+from kerapre.config.user_data import ImageFolderKeys
 
 AUTO = "auto"
 SCRATCH = "scratch"
 
 
 @dataclasses.dataclass
-class DataConfig:
+class DataConfig(ImageFolderKeys):
     """Where the images come from and how they are batched.
 
     Args:
-        name: a kerapre data set (``fashion_mnist_local``, ``mnist_5k``) or any TFDS image
-            classification name.
+        name: a kerapre data set (``fashion_mnist_local``, ``mnist_5k``), any TFDS image
+            classification name, or an image folder (``root/<class>/<image>``, or with
+            ``train/``, ``validation/``, ``test/`` trees of that layout).
         train_split: the split to train on; TFDS slicing allowed (``train[:90%]``).
         eval_split: the split to evaluate on.
         batch_size: examples per replica; the global batch is this × replicas.

@@ -6,6 +6,7 @@ import typing
 from kerapre.config.cnn import HeadConfig
 from kerapre.config.loader import check
 from kerapre.config.runtime import RuntimeConfig
+from kerapre.config.user_data import ImageFolderKeys, TextTableKeys
 
 REPORT_METHODS = ("scratch", "frozen", "trainable", "linear_probe")
 
@@ -110,13 +111,13 @@ class ReportConfig:
 
 
 @dataclasses.dataclass
-class ImageReportConfig(ReportConfig):
+class ImageReportConfig(ReportConfig, ImageFolderKeys):
     """The label-efficiency report for CNN backbones: fine-tune on a target image set with
     few labels per class, four ways, over several seeds (``kerapre report image``).
 
     Args:
-        target: the labelled image set: its ``train`` split is the pool the labels are drawn
-            from, ``test`` the test set.
+        target: the labelled image set (a name, or an image folder): its ``train`` split is
+            the pool the labels are drawn from, ``test`` the test set.
         backbones: ``name=path`` entries, each a backbone ``kerapre.load_backbone`` takes (a
             backbone export, a ``.keras`` file, a run directory); names must differ and not
             be ``scratch`` (``--backbone`` replaces the list).
@@ -125,6 +126,8 @@ class ImageReportConfig(ReportConfig):
             export is already cut).
         head: the classification head.
     """
+
+    KEY_PREFIX = ""  # the folder keys are top-level here
 
     target: str = "mnist_5k"
     backbones: typing.List[str] = dataclasses.field(
@@ -166,15 +169,15 @@ class TextReportTrainConfig(ReportTrainConfig):
 
 
 @dataclasses.dataclass
-class TextReportConfig(ReportConfig):
+class TextReportConfig(ReportConfig, TextTableKeys):
     """The label-efficiency report for BERT encoders on a text classification set
     (``kerapre report text``).
 
     Args:
-        target: a text classification set (``rotten_tomatoes``, offline, or another that
-            ``finetune text`` reads) with labelled ``train`` and ``test`` splits (not GLUE,
-            whose test labels are hidden); its ``validation`` split, if any, is the
-            validation split.
+        target: a text classification set (``rotten_tomatoes``, offline, another that
+            ``finetune text`` reads, or your own table) with labelled ``train`` and ``test``
+            splits (not GLUE, whose test labels are hidden); its ``validation`` split, if
+            any, is the validation split.
         backbones: ``name=path`` entries, each an encoder ``kerapre.load_encoder`` takes
             (``finetune text``'s ``--backbone``, except ``scratch``).
         methods: as for ``ImageReportConfig``; ``scratch`` needs a backbone too: it takes the
@@ -188,6 +191,8 @@ class TextReportConfig(ReportConfig):
         pooling: what the heads and the probe read: ``pooled_output`` or ``mean`` (the mean of
             the token vectors, what sentence-transformers such as ``minilm_l6`` were trained for).
     """
+
+    KEY_PREFIX = ""  # the table keys are top-level here
 
     target: str = "rotten_tomatoes"
     backbones: typing.List[str] = dataclasses.field(default_factory=lambda: ["pretrained=runs/bert_pretrain"])

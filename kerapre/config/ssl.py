@@ -5,17 +5,19 @@ import typing
 
 from kerapre.config.cnn import ModelConfig, TrainConfig
 from kerapre.config.loader import check
+from kerapre.config.user_data import ImageFolderKeys
 
 SSL_METHODS = ("simclr", "rotation")
 
 
 @dataclasses.dataclass
-class SSLDataConfig:
+class SSLDataConfig(ImageFolderKeys):
     """The unlabelled images of self-supervised pretraining: labels are never read.
 
     Args:
-        name: a kerapre data set (``fashion_mnist_local``, ``mnist_5k``) or any TFDS set with
-            an image feature; only its images are read.
+        name: a kerapre data set (``fashion_mnist_local``, ``mnist_5k``), any TFDS set with
+            an image feature, or an image folder (its class folders are ignored); only its
+            images are read.
         split: the split to pretrain on; TFDS slicing allowed (``train[:50%]``).
         batch_size: images per replica (at least 2); each replica contrasts its own images,
             so an anchor has ``2 × batch_size − 2`` negatives.

@@ -7,12 +7,13 @@ from kerapre.config.bert import BertPresetConfig
 from kerapre.config.loader import check
 from kerapre.config.paths import BERT_PRETRAIN_DIR
 from kerapre.config.runtime import TrainingConfig
+from kerapre.config.user_data import TextTableKeys
 
 SCRATCH = "scratch"
 
 
 @dataclasses.dataclass
-class TextDataConfig:
+class TextDataConfig(TextTableKeys):
     """The labelled text a BERT encoder is fine-tuned on, and how it is tokenised and batched.
 
     Args:
@@ -20,7 +21,8 @@ class TextDataConfig:
             text-classification set, or a GLUE sentence-pair set: ``glue/mrpc``,
             ``glue/rte``, ``glue/qqp``, ``glue/mnli`` (also ``glue/qnli``, ``glue/wnli``);
             GLUE ``test`` splits are unlabelled, so set ``data.test_split`` to a validation
-            split.
+            split. Or your own table: a ``.csv``, ``.tsv`` or ``.jsonl`` file, or a directory
+            of ``train``/``validation``/``test`` tables (``data.text_column``, ...).
         train_split: the split to train on.
         validation_split: evaluated after every epoch and at the end (``null``: none).
         test_split: evaluated once at the end (``null``: none).

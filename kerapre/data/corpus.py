@@ -1,13 +1,18 @@
 """Text corpora for BERT pretraining: stream documents as lists of sentences.
 
-A corpus is a local TFDS set (``wiki_sample``), any TFDS set with a text feature, or
-plain text files in the standard BERT pretraining format: one sentence per line and a
-blank line between documents. Every source streams through ``iter_documents`` the same
+A corpus is a local TFDS set (``wiki_sample``), any TFDS set with a text feature, plain
+text files in the standard BERT pretraining format (one sentence per line and a blank line
+between documents), or JSON Lines files (``.jsonl``: one document per line, its
+``text_key`` field split into sentences); any of these files may be compressed
+(``.gz``, ``.bz2``). Every source streams through ``iter_documents`` the same
 way, one document at a time, so a corpus never has to fit in memory.
 """
 
+import bz2
 import dataclasses
 import glob
+import gzip
+import json
 import os
 import re
 
@@ -18,10 +23,12 @@ from kerapre.data.builders.wiki_sample import WikiSample
 from kerapre.data.images import default_data_dir
 from kerapre.data.sentence_splitting import split_sentences
 from kerapre.data.splits import prepare_builder, read_split
+from kerapre.data.user_cache import file_fingerprint
 from kerapre.errors import DataError
 
 _TFDS_NAME = re.compile(r"^[a-z][a-z0-9_]*(?:/[\w.\-]+)?(?::[\w.*]+)?$")
 _GLOB_CHARS = re.compile(r"[*?\[]")
+_COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open}
 
 
 @dataclasses.dataclass
@@ -116,13 +123,16 @@ def iter_documents(corpus, split="train", *, text_key="text", data_dir=None):
               paragraphs and ``split_sentences`` splits them;
             - a text file in the BERT pretraining format: one sentence per line, a
               blank line between documents (a file's end also ends a document);
+            - a JSON Lines file (``.jsonl``): one JSON object per line, one document,
+              whose ``text_key`` field is split into sentences like a TFDS set's;
+            - either compressed: ``.txt.gz``, ``.txt.bz2``, ``.jsonl.gz``, ...;
             - a directory (its files, in name order, hidden files excluded) or a glob
               (``"shards/*.txt"``) of such files;
             - a list of such paths, read in order.
         split: the TFDS split, in TFDS syntax (``"train"``, ``"train[:10%]"``); ignored
             for files.
-        text_key: the TFDS feature that holds the text; ignored for files and
-            ``wiki_sample``.
+        text_key: the TFDS feature, or the JSON Lines field, that holds the text; ignored
+            for text files and ``wiki_sample``.
         data_dir: where TFDS sets are prepared; defaults to ``default_data_dir()`` for
             ``wiki_sample`` and to TFDS's own default for other sets.
 
@@ -131,8 +141,9 @@ def iter_documents(corpus, split="train", *, text_key="text", data_dir=None):
 
     Raises:
         DataError: now if no file matches, the TFDS set is unknown, has no such split or
-            no ``text_key``; while iterating if a file is not UTF-8 or the corpus has no
-            document of 2 or more sentences.
+            no ``text_key``; while iterating if a file is not UTF-8, a JSON Lines line is
+            not a JSON object with ``text_key`` (naming the file and line), or the corpus
+            has no document of 2 or more sentences.
 
     Examples:
 
@@ -143,10 +154,10 @@ def iter_documents(corpus, split="train", *, text_key="text", data_dir=None):
     """
     if isinstance(corpus, (list, tuple)):
         paths = [path for item in corpus for path in _resolve_paths(os.fspath(item))]
-        return DocumentIterator(_describe(corpus), _file_documents(paths))
+        return DocumentIterator(_describe(corpus), _file_documents(paths, text_key))
     corpus = os.fspath(corpus)
     if _is_path_like(corpus):
-        return DocumentIterator(corpus, _file_documents(_resolve_paths(corpus)))
+        return DocumentIterator(corpus, _file_documents(_resolve_paths(corpus), text_key))
     return DocumentIterator(
         f"{corpus}[{split}]", _tfds_documents(corpus, split, text_key, data_dir)
     )
@@ -196,6 +207,25 @@ def corpus_size_hint(corpus, split="train", *, data_dir=None):
         return None
 
 
+def corpus_fingerprint(corpus, text_key="text"):
+    """A digest of a file corpus' paths, sizes and modification times (and ``text_key``), so
+    that what was made from it (pairs, a vocabulary) is made again when a file changes;
+    ``None`` for a TFDS set (its version names its contents).
+
+    Examples:
+
+    ```python
+    corpus_fingerprint("my_docs/")  # "5be1..."; another after any file in my_docs/ changes
+    corpus_fingerprint("wiki_sample")  # None
+    ```
+    """
+    if not is_path_like(corpus):
+        return None
+    items = corpus if isinstance(corpus, (list, tuple)) else [corpus]
+    paths = [path for item in items for path in _resolve_paths(os.fspath(item))]
+    return file_fingerprint(paths, text_key=text_key)
+
+
 def _describe(paths):
     names = [os.fspath(p) for p in paths]
     return names[0] if len(names) == 1 else f"[{names[0]}, ... {len(names)} paths]"
@@ -238,8 +268,11 @@ def _resolve_paths(corpus):
     )
 
 
-def _file_documents(paths):
+def _file_documents(paths, text_key="text"):
     for path in paths:
+        if _plain_suffix(path) == ".jsonl":
+            yield from _jsonl_documents(path, text_key)
+            continue
         sentences = []
         for line in _utf8_lines(path):
             # Any Unicode space (no-break, line separator...) becomes " ": keras-hub's
@@ -254,10 +287,33 @@ def _file_documents(paths):
             yield sentences
 
 
+def _plain_suffix(path):
+    """The suffix of ``path`` once a compression suffix is taken off: ``a.jsonl.gz`` -> ``.jsonl``."""
+    stem, suffix = os.path.splitext(path)
+    if suffix.lower() in _COMPRESSED:
+        suffix = os.path.splitext(stem)[1]
+    return suffix.lower()
+
+
+def _jsonl_documents(path, text_key):
+    for number, line in enumerate(_utf8_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataError(f"{path} line {number} is not JSON ({error.msg}): write one JSON object per line") from None
+        if not isinstance(record, dict) or text_key not in record:
+            fields = ", ".join(record) if isinstance(record, dict) else "none: not an object"
+            raise DataError(f"{path} line {number} has no field {text_key!r} (fields: {fields}): set data.text_key")
+        text = record[text_key] if isinstance(record[text_key], str) else ""  # null: an empty document
+        yield [s for paragraph in text.split("\n") for s in split_sentences(paragraph)]
+
+
 def _utf8_lines(path):
     offset = 0
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
+    with _COMPRESSED.get(os.path.splitext(path)[1].lower(), open)(path, "rb") as f:
+        for number, raw in _compressed_safe(path, f):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as error:
@@ -269,6 +325,14 @@ def _utf8_lines(path):
                 line = line.removeprefix("\ufeff")
             offset += len(raw)
             yield line
+
+
+def _compressed_safe(path, f):
+    """``enumerate(f, 1)``, with a damaged ``.gz`` or ``.bz2`` stream named in one line."""
+    try:
+        yield from enumerate(f, start=1)
+    except (OSError, EOFError) as error:
+        raise DataError(f"{path} cannot be decompressed ({error}): check the file or leave it out") from None
 
 
 def _local_text_builders():

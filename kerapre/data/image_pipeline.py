@@ -7,6 +7,7 @@
 import numpy as np
 import tensorflow as tf
 
+from kerapre.data.image_folder import convert_channels
 from kerapre.errors import DataError
 
 # Enough to make the label pass a handful of iterations without holding much memory.
@@ -24,6 +25,7 @@ def image_pipeline(
     shuffle_buffer=10_000,
     drop_remainder=False,
     repeat=False,
+    resize=False,
 ):
     """Batches ``(image, label)`` pairs for ``model.fit``: cache, shuffle, batch, prefetch.
 
@@ -37,18 +39,21 @@ def image_pipeline(
         batch_size: examples per batch.
         training: if True, shuffle (anew every epoch); if False, keep the order.
         seed: shuffle seed.
-        image_shape: the ``(H, W, C)`` the model expects; checked against the data set.
+        image_shape: the ``(H, W, C)`` the model expects: channels are converted to it
+            (``conform_images``), sizes checked (or resized with ``resize``).
         cache: keep the decoded images in memory after the first epoch.
         shuffle_buffer: shuffle buffer size; at least the set size gives a full shuffle.
         drop_remainder: drop the last batch if it is smaller than ``batch_size``.
         repeat: repeat forever (then give ``steps_per_epoch`` to ``fit``).
+        resize: resize images to ``image_shape`` (``data.resize``) instead of refusing
+            another size.
 
     Returns:
         A ``tf.data.Dataset`` of ``(images float32 [B, H, W, C], labels int64 [B])``.
 
     Raises:
         DataError: if the elements are not ``(image, label)`` pairs, the images do not
-            have ``image_shape``, or the set is known to be empty.
+            have ``image_shape``'s size (without ``resize``), or the set is known to be empty.
 
     Examples:
 
@@ -58,13 +63,9 @@ def image_pipeline(
     images, labels = next(iter(train))  # float32 (32, 28, 28, 1), int64 (32,)
     ```
     """
-    image_spec, _ = check_image_label_spec(ds)
-    if image_shape is not None and not image_spec.shape.is_compatible_with(image_shape):
-        raise DataError(
-            f"data set yields images of shape {_shape_str(image_spec.shape)} but the model "
-            f"expects {tuple(image_shape)}: choose a preset made for "
-            f"{'x'.join(str(d or '?') for d in image_spec.shape.as_list())} images or another data set"
-        )
+    check_image_label_spec(ds)
+    if image_shape is not None:
+        ds = conform_images(ds, image_shape, resize=resize)
     cardinality = int(ds.cardinality())
     if cardinality == 0:
         raise DataError(
@@ -85,6 +86,84 @@ def image_pipeline(
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     ds = ds.map(_to_float(image_shape), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def conform_images(ds, image_shape, resize=False, resize_key="data.resize"):
+    """``ds`` with its images converted to ``image_shape``'s channels and, with ``resize``, size.
+
+    Channels follow ``kerapre.data.image_folder.convert_channels``: an alpha channel is
+    dropped, grey becomes RGB by repeating the channel, RGB becomes grey by ITU-R 601 luma.
+    Sizes are changed only with ``resize`` (bilinear, rounded back to the images' dtype);
+    otherwise another size, or images of varying sizes, is an error naming ``resize_key``.
+
+    Args:
+        ds: unbatched ``(image [H, W, C], label)`` pairs, or unbatched images.
+        image_shape: the model's ``(H, W, C)``.
+        resize: resize every image to ``(H, W)``.
+        resize_key: the config key the error messages name.
+
+    Raises:
+        DataError: if the sizes differ without ``resize``, or the channels cannot be converted.
+
+    Examples:
+
+    ```python
+    ds = conform_images(load_image_dataset("cifar10", "test"), (28, 28, 1), resize=True)
+    ```
+    """
+    labelled = isinstance(ds.element_spec, tuple)
+    spec = check_image_label_spec(ds)[0] if labelled else ds.element_spec
+    conform = _conformer(spec, image_shape, resize, resize_key)
+    if conform is None:
+        return ds
+    if labelled:
+        return ds.map(lambda image, label: (conform(image), label), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.map(conform, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _conformer(spec, image_shape, resize, resize_key):
+    """The function that makes one image of ``spec`` an image of ``image_shape`` (None: nothing to do)."""
+    height, width, channels = spec.shape.as_list()
+    want_height, want_width, want_channels = image_shape
+    fix = (f"pass {resize_key}" if resize_key.startswith("--")
+           else f"set {resize_key}: true (--set {resize_key}=true)")
+    steps = []
+    if channels != want_channels:
+        if channels not in (1, 2, 3, 4) or want_channels not in (1, 3):
+            raise DataError(
+                f"data set yields images of {channels or 'varying'} channels but the model expects "
+                f"{want_channels}: give greyscale or RGB images"
+            )
+        steps.append(lambda image: convert_channels(image, want_channels))
+    if (height, width) != (want_height, want_width):
+        if not resize:
+            if height is None or width is None:
+                raise DataError(
+                    f"the images vary in size but the model takes {want_height}x{want_width}: {fix} to "
+                    "resize them"
+                )
+            raise DataError(
+                f"data set yields images of shape {_shape_str(spec.shape)} but the model expects "
+                f"{tuple(image_shape)}: {fix} to resize them, or "
+                f"choose a preset made for {height}x{width} images"
+            )
+
+        def resized(image):
+            out = tf.image.resize(image, (want_height, want_width))
+            if image.dtype.is_integer:
+                out = tf.cast(tf.clip_by_value(tf.round(out), 0, image.dtype.max), image.dtype)
+            return tf.ensure_shape(out, (want_height, want_width, want_channels))
+
+        steps.append(resized)
+    if not steps:
+        return None
+
+    def conform(image):
+        for step in steps:
+            image = step(image)
+        return image
+
+    return conform
 
 
 def dataset_to_numpy(ds):

@@ -12,6 +12,7 @@ import os
 import tensorflow_datasets as tfds
 
 from kerapre.data.builders import LOCAL_BUILDERS
+from kerapre.data.image_folder import FolderOptions, is_image_folder, prepare_image_folder
 from kerapre.data.splits import prepare_builder, read_split
 from kerapre.errors import DataError
 
@@ -61,21 +62,24 @@ def default_data_dir():
     return os.path.expanduser(os.environ.get(DATA_DIR_ENV_VAR) or DEFAULT_DATA_DIR)
 
 
-def load_image_dataset(name, split, data_dir=None):
+def load_image_dataset(name, split, data_dir=None, folder=None):
     """Loads one split of an image classification set as ``(image, label)`` pairs.
 
     ``mnist_5k`` and ``fashion_mnist_local`` are built from files already on this machine
     (see ``kerapre.data.builders``) the first time they are used, then read from
     ``data_dir``. Any other name is a TFDS set, downloaded by TFDS on first use. Elements
     come in a fixed order (files are not shuffled), so the same call always yields the same
-    sequence; shuffle in ``image_pipeline``.
+    sequence; shuffle in ``image_pipeline``. A directory is the user's own image folder
+    (see ``kerapre.data.image_folder``), prepared into the cache once.
 
     Args:
-        name: ``mnist_5k``, ``fashion_mnist_local`` or any TFDS image classification set
-            (``mnist``, ``fashion_mnist``, ``cifar10``, ...).
+        name: ``mnist_5k``, ``fashion_mnist_local``, any TFDS image classification set
+            (``mnist``, ``fashion_mnist``, ``cifar10``, ...) or an image folder.
         split: a TFDS split, slicing allowed: ``"train"``, ``"test"``, ``"train[:90%]"``.
         data_dir: where prepared sets live. Defaults to ``default_data_dir()`` for the local
-            sets and to TFDS's own default (``~/tensorflow_datasets``) for online ones.
+            sets and image folders, and to TFDS's own default (``~/tensorflow_datasets``)
+            for online ones.
+        folder: a ``FolderOptions`` for an image folder (how a single tree is split).
 
     Returns:
         A ``tf.data.Dataset`` of ``(image uint8 [H, W, C], label int64)``.
@@ -91,12 +95,12 @@ def load_image_dataset(name, split, data_dir=None):
     image, label = next(iter(ds))  # uint8 (28, 28, 1), int64 ()
     ```
     """
-    builder = _builder(name, data_dir)
+    builder = _builder(name, data_dir, folder)
     prepare_builder(builder, builder.name in LOCAL_BUILDERS)
     return read_split(builder, name, split, as_supervised=True)
 
 
-def image_dataset_info(name, data_dir=None):
+def image_dataset_info(name, data_dir=None, folder=None):
     """Describes an image classification set without loading its images.
 
     Local sets are prepared first (seconds for ``mnist_5k``) so that their split sizes are
@@ -104,7 +108,7 @@ def image_dataset_info(name, data_dir=None):
 
     Args:
         name: a data set name, as for ``load_image_dataset``.
-        data_dir: as for ``load_image_dataset``.
+        data_dir, folder: as for ``load_image_dataset``.
 
     Returns:
         An ``ImageDatasetInfo``.
@@ -118,7 +122,7 @@ def image_dataset_info(name, data_dir=None):
     image_dataset_info("fashion_mnist_local").label_names[:2]  # ("T-shirt/top", "Trouser")
     ```
     """
-    builder = _builder(name, data_dir)
+    builder = _builder(name, data_dir, folder)
     if name in LOCAL_BUILDERS:
         prepare_builder(builder, builder.name in LOCAL_BUILDERS)
     image_key, label_key = builder.info.supervised_keys
@@ -133,16 +137,21 @@ def image_dataset_info(name, data_dir=None):
     )
 
 
-def _builder(name, data_dir):
-    """Returns the (unprepared) TFDS builder of an image classification set."""
+def _builder(name, data_dir, folder=None):
+    """Returns the TFDS builder of an image classification set (unprepared, except an image
+    folder, which is prepared here)."""
+    if is_image_folder(name):
+        return prepare_image_folder(os.fspath(name), folder or FolderOptions(), data_dir or default_data_dir())
+    if os.sep in os.fspath(name) and not os.path.exists(name) and name.split(os.sep)[0] in ("", ".", "..", "~"):
+        raise DataError(f"no such image folder: {name}: check data.name")
     if name in LOCAL_BUILDERS:
         return LOCAL_BUILDERS[name](data_dir=data_dir or default_data_dir())
     try:
         builder = tfds.builder(name, data_dir=data_dir)
     except tfds.core.DatasetNotFoundError:
         raise DataError(
-            f"unknown data set {name!r}: use a name from tfds.list_builders() or a local "
-            f"set ({', '.join(LOCAL_DATASETS)})"
+            f"unknown data set {name!r}: use a name from tfds.list_builders(), a local "
+            f"set ({', '.join(LOCAL_DATASETS)}) or an image folder (root/<class>/<image>)"
         ) from None
     _check_image_classification(name, builder.info)
     return builder

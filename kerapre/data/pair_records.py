@@ -11,7 +11,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from kerapre.atomic import atomic_directory
-from kerapre.data.corpus import corpus_size_hint, iter_documents
+from kerapre.data.corpus import corpus_fingerprint, corpus_size_hint, iter_documents
 from kerapre.data.pairs_info import PairsInfo, load_pairs_info, write_pairs_info
 from kerapre.data.pretraining_pairs import check_pair_arguments, create_pairs
 from kerapre.data.vocab import (
@@ -92,6 +92,7 @@ def write_pretraining_records(
     _check_output_dir(output_dir, overwrite)
     vocab = load_vocabulary(vocab_path)
     tokenizer = make_tokenizer(vocab, lowercase=lowercase, strip_accents=strip_accents)
+    fingerprint = corpus_fingerprint(corpus, text_key)  # before reading: a file changed meanwhile is noticed
     documents = iter_documents(corpus, split, text_key=text_key, data_dir=data_dir)
     files = tuple(
         SHARD_PATTERN.format(index=i, count=num_shards) for i in range(num_shards)
@@ -142,6 +143,7 @@ def write_pretraining_records(
             seed=seed,
             lowercase=bool(lowercase),
             strip_accents=None if strip_accents is None or strip_accents == lowercase else bool(strip_accents),
+            corpus_fingerprint=fingerprint,
         )
         write_pairs_info(info, tmp)
     return info

@@ -38,6 +38,9 @@ class PairsInfo:
             kerapre recorded it were).
         strip_accents: whether accents were stripped, where that differs from ``lowercase``
             (``None``: as ``lowercase``).
+        corpus_fingerprint: ``kerapre.data.corpus.corpus_fingerprint`` of a file corpus when
+            the pairs were made (its files' sizes and times; ``None`` for a TFDS set, and
+            for pairs written before kerapre recorded it).
 
     Examples:
 
@@ -65,6 +68,7 @@ class PairsInfo:
     seed: int
     lowercase: bool = True
     strip_accents: typing.Optional[bool] = None
+    corpus_fingerprint: typing.Optional[str] = None
 
     @property
     def stripped_accents(self):

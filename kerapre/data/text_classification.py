@@ -9,6 +9,7 @@ sentence-pair sets (``glue/mrpc``, ``glue/rte``, ``glue/qqp``, ``glue/mnli``, ..
 
 import dataclasses
 import functools
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -18,6 +19,7 @@ from kerapre.data.builders.rotten_tomatoes import RottenTomatoes
 from kerapre.data.few_labels import choose_per_class, select_examples
 from kerapre.data.images import default_data_dir
 from kerapre.data.splits import prepare_builder, read_split
+from kerapre.data.text_table import TableOptions, is_text_table, prepare_text_table
 from kerapre.errors import DataError
 
 LOCAL_TEXT_BUILDERS = {RottenTomatoes.name: RottenTomatoes}
@@ -80,7 +82,7 @@ class TextDatasetInfo:
     pair: bool = False
 
 
-def load_text_classification(name, split, data_dir=None):
+def load_text_classification(name, split, data_dir=None, table=None):
     """Loads one split of a text classification set as ``(text, label)`` pairs.
 
     ``rotten_tomatoes`` is built from a file already on this machine (see
@@ -90,14 +92,18 @@ def load_text_classification(name, split, data_dir=None):
     are a text and a class label. The sentence-pair sets of ``TEXT_PAIR_KEYS``
     (``glue/mrpc``, ``glue/rte``, ``glue/qqp``, ``glue/mnli``, ...; see
     ``is_pair_dataset``) yield ``((first, second), label)``. Elements come in a fixed
-    order (files are not shuffled).
+    order (files are not shuffled). A ``.csv``, ``.tsv`` or ``.jsonl`` file, or a directory
+    of ``train``/``validation``/``test`` tables, is the user's own set (see
+    ``kerapre.data.text_table``), prepared into the cache once and read in file order.
 
     Args:
         name: ``rotten_tomatoes``, ``glue/sst2``, ``imdb_reviews``, a GLUE sentence-pair
-            set or another TFDS text classification set.
+            set, another TFDS text classification set, or a table file or directory.
         split: a TFDS split, slicing allowed: ``"train"``, ``"validation[:50%]"``.
         data_dir: where prepared sets live. Defaults to ``default_data_dir()`` for the
-            local set and to TFDS's own default for online ones.
+            local set and the user's tables, and to TFDS's own default for online ones.
+        table: a ``TableOptions`` for a table (its columns and split fractions; default
+            ``TableOptions()``).
 
     Returns:
         A ``tf.data.Dataset`` of ``(text string [], label int64 [])``, or for a pair set
@@ -115,7 +121,7 @@ def load_text_classification(name, split, data_dir=None):
     (first, second), label = next(iter(load_text_classification("glue/mrpc", "validation")))
     ```
     """
-    builder, text_keys, label_key = _builder(name, data_dir)
+    builder, text_keys, label_key = _builder(name, data_dir, table)
     _check_labelled(name, split)
     prepare_builder(builder, builder.name in LOCAL_TEXT_BUILDERS)
     ds = read_split(builder, name, split)
@@ -139,7 +145,7 @@ def is_pair_dataset(name):
     return name.split(":")[0] in TEXT_PAIR_KEYS
 
 
-def text_dataset_info(name, data_dir=None):
+def text_dataset_info(name, data_dir=None, table=None):
     """Describes a text classification set: its classes and each split's majority-class rate.
 
     The set is prepared first (seconds for ``rotten_tomatoes``; an online set is
@@ -148,7 +154,7 @@ def text_dataset_info(name, data_dir=None):
 
     Args:
         name: a data set name, as for ``load_text_classification``.
-        data_dir: as for ``load_text_classification``.
+        data_dir, table: as for ``load_text_classification``.
 
     Returns:
         A ``TextDatasetInfo``.
@@ -164,12 +170,12 @@ def text_dataset_info(name, data_dir=None):
     text_dataset_info("glue/mnli").pair  # True
     ```
     """
-    builder, text_keys, label_key = _builder(name, data_dir)
+    builder, text_keys, label_key = _builder(name, data_dir, table)
     prepare_builder(builder, builder.name in LOCAL_TEXT_BUILDERS)
     label_feature = builder.info.features[label_key]
     splits = {split: info.num_examples for split, info in builder.info.splits.items()}
     stored = builder.info.metadata.get("label_counts") if builder.info.metadata is not None else None
-    counts = stored or _count_labels(name, data_dir, tuple(sorted(splits)), label_feature.num_classes)
+    counts = stored or _count_labels(name, data_dir, table, tuple(sorted(splits)), label_feature.num_classes)
     counts = {split: list(c) for split, c in counts.items()}
     return TextDatasetInfo(
         name=name,
@@ -325,9 +331,12 @@ def trim_to_longest(x, *rest):
     return ({key: value[:, :length] for key, value in x.items()}, *rest)
 
 
-def _builder(name, data_dir):
-    """The unprepared TFDS builder of a text classification set, its text feature names (one,
-    or two for a pair) and its label feature name."""
+def _builder(name, data_dir, table=None):
+    """The TFDS builder of a text classification set (unprepared, except a user's table, which
+    is prepared here), its text feature names (one, or two for a pair) and its label feature
+    name."""
+    if is_text_table(name):
+        return prepare_text_table(os.fspath(name), table or TableOptions(), data_dir or default_data_dir())
     if name in LOCAL_TEXT_BUILDERS:
         text_key, label_key = TEXT_LABEL_KEYS[name]
         return LOCAL_TEXT_BUILDERS[name](data_dir=data_dir or default_data_dir()), (text_key,), label_key
@@ -378,12 +387,12 @@ def _check_labelled(name, split):
 
 
 @functools.lru_cache(maxsize=None)
-def _count_labels(name, data_dir, splits, num_classes):
+def _count_labels(name, data_dir, table, splits, num_classes):
     counts = {}
     for split in splits:
         if split in _unlabelled_splits(name):
             continue
-        labels = _labels_of(load_text_classification(name, split, data_dir=data_dir))
+        labels = _labels_of(load_text_classification(name, split, data_dir=data_dir, table=table))
         if len(labels):
             counts[split] = np.bincount(labels, minlength=num_classes).tolist()
     return counts

@@ -9,14 +9,16 @@ import dataclasses
 
 
 from kerapre.config import TextTrainConfig, TrainConfig
+from kerapre.data.image_folder import FolderOptions
 from kerapre.data.text_preprocessor import BertTextPreprocessor, tokenise
+from kerapre.data.text_table import TableOptions
 from kerapre.data.vocab import vocabulary_hash
 from kerapre.errors import DataError
 from kerapre.export.encoders import ENCODER_HINT, load_encoder, text_casing
 from kerapre.export.reload import load_backbone
 from kerapre.export.resolve import resolve
 from kerapre.models.bert import BertEncoder
-from kerapre.models.cnn import CNN
+from kerapre.models.cnn import CNN, PRESETS
 from kerapre.report.features import extract_features, pooled_features
 from kerapre.report.targets import load_image_target, load_text_target
 from kerapre.tasks.image_classifier import ImageClassifier, extract_backbone
@@ -33,7 +35,9 @@ class ImageKind:
 
     def load_target(self):
         c = self.config
-        return load_image_target(c.target, c.validation_per_class, c.data_dir, c.limit)
+        return load_image_target(c.target, c.validation_per_class, c.data_dir, c.limit,
+                                 folder=FolderOptions.from_config(c), image_shape=PRESETS[c.preset]["image_shape"],
+                                 resize=c.resize)
 
     def inputs(self, target, backbone):
         return target  # raw pixels: the models rescale inside
@@ -66,7 +70,8 @@ class TextKind:
 
     def load_target(self):
         c = self.config
-        return load_text_target(c.target, c.validation_per_class, c.data_dir, c.limit)
+        return load_text_target(c.target, c.validation_per_class, c.data_dir, c.limit,
+                                table=TableOptions.from_config(c))
 
     def load_backbone(self, path):
         lowercase, strip_accents = text_casing(resolve(path, hint=ENCODER_HINT), self.config.lowercase,

@@ -43,35 +43,40 @@ class Target:
         return int(np.bincount(self.y_pool, minlength=self.num_classes).min())
 
 
-def load_image_target(name, validation_per_class=50, data_dir=None, limit=None):
+def load_image_target(name, validation_per_class=50, data_dir=None, limit=None, folder=None, image_shape=None,
+                      resize=False):
     """The ``train`` pool, a validation split and the ``test`` split of an image set, as arrays.
 
     The validation split is the set's own ``validation`` split if it has one, else
     ``validation_per_class`` examples per class held out of ``train`` with a fixed seed (the
     same for every run, never among the labels a run trains on). ``limit`` keeps the first
-    ``limit`` examples of each (for smoke runs).
+    ``limit`` examples of each (for smoke runs). ``folder`` splits an image folder;
+    ``image_shape`` converts the images' channels to the models' (``resize``: their size too).
     """
-    from kerapre.data.image_pipeline import dataset_to_numpy
+    from kerapre.data.image_pipeline import conform_images, dataset_to_numpy
     from kerapre.data.images import image_dataset_info, load_image_dataset
 
-    info = image_dataset_info(name, data_dir=data_dir)
+    info = image_dataset_info(name, data_dir=data_dir, folder=folder)
 
     def arrays(split):
-        return dataset_to_numpy(load_image_dataset(name, split, data_dir=data_dir))
+        ds = load_image_dataset(name, split, data_dir=data_dir, folder=folder)
+        if image_shape is not None:
+            ds = conform_images(ds, image_shape, resize=resize, resize_key="resize")
+        return dataset_to_numpy(ds)
 
     return build_target(name, arrays, info, validation_per_class, limit)
 
 
-def load_text_target(name, validation_per_class=500, data_dir=None, limit=None):
+def load_text_target(name, validation_per_class=500, data_dir=None, limit=None, table=None):
     """As ``load_image_target`` for a text classification set (texts as arrays of str; a
-    tuple of two such arrays for sentence pairs)."""
+    tuple of two such arrays for sentence pairs); ``table`` reads a user's table."""
     from kerapre.data.text_classification import load_text_classification, text_dataset_info
 
-    info = text_dataset_info(name, data_dir=data_dir)
+    info = text_dataset_info(name, data_dir=data_dir, table=table)
 
     def arrays(split):
         texts, labels = [], []
-        for x, y in load_text_classification(name, split, data_dir=data_dir).as_numpy_iterator():
+        for x, y in load_text_classification(name, split, data_dir=data_dir, table=table).as_numpy_iterator():
             texts.append(tuple(t.decode("utf-8") for t in x) if info.pair else x.decode("utf-8"))
             labels.append(y)
         labels = np.asarray(labels, np.int64)

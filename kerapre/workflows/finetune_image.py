@@ -10,6 +10,7 @@ from kerapre.config import AUTO, FinetuneConfig, validate
 from kerapre.config.paths import AUTO_IMAGE_BACKBONES
 from kerapre.data import image_dataset_info, image_pipeline, load_image_dataset, split_labelled_pool
 from kerapre.data.few_labels import VALIDATION_SEED
+from kerapre.data.image_folder import FolderOptions
 from kerapre.distribute import shard_by
 from kerapre.errors import ConfigError
 from kerapre.export.runs import build_image_classifier
@@ -88,14 +89,15 @@ def finetune_image(config=None, model_dir=None):
     config = dataclasses.replace(config, backbone=backbone_path(config.backbone))  # the run records the path
     data = config.data
     with TrainingRun(config, model_dir, task="finetune_image") as run:
-        info = image_dataset_info(data.name, data_dir=data.data_dir)
+        folder = FolderOptions.from_config(data)
+        info = image_dataset_info(data.name, data_dir=data.data_dir, folder=folder)
         batch = run.global_batch(data.batch_size)
         with run.scope():
             model = build_image_classifier(config, info.num_classes, trainable=config.trainable and not config.two_phase)
             run.compile(model, **classification_objective())
         image_shape = tuple(model.input_shape[1:])
 
-        pool = load_image_dataset(data.name, data.train_split, data_dir=data.data_dir)
+        pool = load_image_dataset(data.name, data.train_split, data_dir=data.data_dir, folder=folder)
         if data.limit:
             pool = pool.take(data.limit)
         validation = None
@@ -106,14 +108,16 @@ def finetune_image(config=None, model_dir=None):
             pool, _ = split_labelled_pool(
                 pool, config.labels_per_class, num_classes=info.num_classes, seed=config.train.seed
             )
-        train = image_pipeline(pool, batch_size=batch, training=True, seed=config.train.seed, image_shape=image_shape)
-        test_ds = load_image_dataset(data.name, data.eval_split, data_dir=data.data_dir)
+        train = image_pipeline(pool, batch_size=batch, training=True, seed=config.train.seed, image_shape=image_shape,
+                               resize=data.resize)
+        test_ds = load_image_dataset(data.name, data.eval_split, data_dir=data.data_dir, folder=folder)
         if data.limit:
             test_ds = test_ds.take(data.limit)
-        test = image_pipeline(test_ds, batch_size=max(batch, 256), training=False, image_shape=image_shape)
+        test = image_pipeline(test_ds, batch_size=max(batch, 256), training=False, image_shape=image_shape,
+                              resize=data.resize)
         if validation is not None:
             validation = image_pipeline(validation, batch_size=max(batch, 256), training=False,
-                                        image_shape=image_shape)
+                                        image_shape=image_shape, resize=data.resize)
         # Cached and shuffled whole: the workers of a cluster split every batch.
         train, test = shard_by(train, "data"), shard_by(test, "data")
         validation = shard_by(validation, "data") if validation is not None else None

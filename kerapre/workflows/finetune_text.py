@@ -14,6 +14,7 @@ from kerapre.data.text_classification import (
     text_pipeline,
 )
 from kerapre.data.text_preprocessor import BertTextPreprocessor
+from kerapre.data.text_table import TableOptions
 from kerapre.data.vocab import VOCAB_FILENAME, load_vocabulary, vocabulary_hash, write_vocabulary
 from kerapre.distribute import is_tpu, shard_by
 from kerapre.errors import DataError
@@ -140,13 +141,14 @@ def finetune_text(config=None, model_dir=None, log=print):
     config = validate(config or FinetuneTextConfig())
     data, train_config = config.data, config.train
     with TrainingRun(config, model_dir, task="finetune_text", log=log) as run:
-        info = text_dataset_info(data.name, data_dir=data.data_dir)
+        table = TableOptions.from_config(data)
+        info = text_dataset_info(data.name, data_dir=data.data_dir, table=table)
         batch = run.global_batch(data.batch_size)
 
         def split(name):
             if not name:
                 return None
-            ds = load_text_classification(data.name, name, data_dir=data.data_dir)
+            ds = load_text_classification(data.name, name, data_dir=data.data_dir, table=table)
             return ds.take(data.limit) if data.limit else ds
 
         pool, validation_raw, test_raw = (split(s) for s in (data.train_split, data.validation_split, data.test_split))

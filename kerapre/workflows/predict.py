@@ -4,11 +4,8 @@ import os
 
 import numpy as np
 
-from kerapre.errors import DataError, ExportError
-from kerapre.export.resolve import resolve
-from kerapre.export.runs import load_text_run
-
-HINT = "pass a text classifier's serving export, .keras export or finetune text run"
+from kerapre.errors import DataError
+from kerapre.export.classifiers import load_text_classifier
 
 
 def predict_text(model_path, texts, second=None):
@@ -43,7 +40,7 @@ def predict_text(model_path, texts, second=None):
     if second is not None and len(second) != len(texts):
         raise DataError(f"{len(texts)} first texts but {len(second)} second texts: pass one second text per pair")
     path = os.fspath(model_path)
-    classify, label_names, pair = _classifier(path)
+    classify, label_names, pair = load_text_classifier(path)
     if pair != (second is not None):
         raise DataError(
             f"{path} classifies {'sentence pairs: pass --second texts' if pair else 'single texts: drop --second'}"
@@ -61,75 +58,57 @@ def predict_text(model_path, texts, second=None):
     return results
 
 
-def _classifier(path):
-    """``(classify(texts, second) -> probabilities, label names, pair)`` for any kind of path."""
-    artifact = resolve(path, hint=HINT).expect(("run", "keras", "serving"), "a text classifier", HINT)
-    if artifact.kind == "run":
-        try:
-            model, _, record = load_text_run(artifact.path)
-        except DataError as error:  # another kind of run
-            raise ExportError(str(error)) from None
-        label_names = _label_names(record.to_dict(), path, model.num_classes)
-        return _keras_classify(model, record.pair), label_names, record.pair
-    if artifact.kind == "keras":
-        return _keras_classifier(artifact.path, artifact.metadata or {})
-    return _serving_classifier(artifact.path, artifact.metadata or {})
+def predict_images(model_path, paths, resize=False):
+    """Classifies image files (PNG, JPEG, BMP, GIF) with an image classifier.
 
+    Each image is decoded, converted to the model's channels (as ``data.resize`` and the
+    channel rule of ``kerapre.data.image_folder`` say) and, with ``resize``, resized to its
+    input size.
 
-def _serving_classifier(export_dir, metadata):
+    Args:
+        model_path: an image classifier's run directory, ``.keras`` file or serving export.
+        paths: image files.
+        resize: resize images of another size to the model's (else they are refused).
+
+    Returns:
+        One ``{"file", "label", "class_id", "probabilities"}`` dict per image.
+
+    Raises:
+        DataError: if no file is given, a file cannot be decoded, or an image has another
+            size than the model's without ``resize``.
+
+    Examples:
+
+    ```python
+    predict_images("runs/finetune", ["digit.png"])  # [{"file": "digit.png", "label": "7", ...}]
+    ```
+    """
     import tensorflow as tf
 
-    if metadata.get("task") != "text_classification":
-        raise ExportError(
-            f"{export_dir} is not a text classifier's serving export (task {metadata.get('task')!r}): "
-            "use `kerapre evaluate` for image models"
-        )
-    signature = tf.saved_model.load(export_dir).signatures["serving_default"]
-    pair = bool(metadata.get("pair"))
+    from kerapre.data.image_folder import decode_image_file
+    from kerapre.data.image_pipeline import conform_images
+    from kerapre.export.classifiers import load_image_classifier
 
-    def classify(texts, second):
-        if pair:
-            return signature(first=tf.constant(texts), second=tf.constant(second))["probabilities"].numpy()
-        return signature(text=tf.constant(texts))["probabilities"].numpy()
-
-    return classify, _label_names(metadata, export_dir), pair
-
-
-def _keras_classifier(file, record):
-    import keras
-
-    from kerapre.tasks.text_classifier import TextClassifier
-
-    model = keras.saving.load_model(file)
-    if not isinstance(model, TextClassifier):
-        raise ExportError(f"{file} holds a {type(model).__name__}, not a TextClassifier: pass a text classifier")
-    if model.preprocessor is None:  # saved by kerapre 0.1: the vocabulary is beside it
-        from kerapre.data.text_preprocessor import BertTextPreprocessor
-        from kerapre.data.vocab import VOCAB_FILENAME
-
-        vocab = os.path.join(os.path.dirname(file), VOCAB_FILENAME)
-        if not os.path.exists(vocab):
-            raise ExportError(f"no {VOCAB_FILENAME} beside {file}: the classifier's vocabulary is needed to tokenise")
-        model.preprocessor = BertTextPreprocessor(vocab, sequence_length=record["sequence_length"],
-                                                  lowercase=record.get("lowercase", True))
-    label_names = _label_names(record, file, model.num_classes)
-    return _keras_classify(model, bool(record.get("pair"))), label_names, bool(record.get("pair"))
-
-
-def _keras_classify(model, pair):
-    import keras
-
-    def classify(texts, second):
-        logits = keras.ops.cast(model.predict((texts, second) if pair else texts, verbose=0), "float32")
-        return keras.ops.convert_to_numpy(keras.ops.softmax(logits))
-
-    return classify
-
-
-def _label_names(record, where, num_classes=None):
-    names = record.get("label_names")
-    if names:
-        return list(names)
-    if num_classes is None:
-        raise ExportError(f"{where} records no label names")
-    return [str(i) for i in range(num_classes)]
+    paths = [os.fspath(p) for p in paths]
+    if not paths:
+        raise DataError("no image to classify: pass one or more image files")
+    classify, image_shape, label_names, _ = load_image_classifier(model_path)
+    images = []
+    for path in paths:
+        if not os.path.isfile(path):
+            raise DataError(f"no such file: {path}")
+        image = decode_image_file(path, image_shape[-1])
+        ds = conform_images(tf.data.Dataset.from_tensors(image), image_shape, resize=resize, resize_key="--resize")
+        images.append(next(iter(ds)))
+    probabilities = np.asarray(classify(tf.cast(tf.stack(images), tf.float32)), dtype=np.float32)
+    names = list(label_names or [str(i) for i in range(probabilities.shape[1])])
+    results = []
+    for path, row in zip(paths, probabilities):
+        class_id = int(row.argmax())
+        results.append({
+            "file": path,
+            "label": names[class_id],
+            "class_id": class_id,
+            "probabilities": {name: round(float(p), 6) for name, p in zip(names, row)},
+        })
+    return results

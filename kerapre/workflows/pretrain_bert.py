@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerapre.config import BertPretrainConfig, validate
-from kerapre.data.corpus import is_path_like, iter_documents
+from kerapre.data.corpus import corpus_fingerprint, is_path_like, iter_documents
 from kerapre.data.masking import PretrainingMasker
 from kerapre.data.pair_records import load_pretraining_records, write_pretraining_records
 from kerapre.data.pairs_info import load_pairs_info
@@ -81,6 +81,9 @@ def prepare_vocabulary(config, model_dir, init_vocab=None, log=print, casing=Non
         return target, vocab
     recipe = {"corpus": str(config.data.corpus), "split": config.data.train_split,
               "text_key": config.data.text_key, "vocab_size": config.data.vocab_size}
+    fingerprint = corpus_fingerprint(config.data.corpus, config.data.text_key)
+    if fingerprint is not None:  # a file corpus: learned again when a file changes
+        recipe["corpus_fingerprint"] = fingerprint
     casing = casing or {"lowercase": True, "strip_accents": True}
     if casing != {"lowercase": True, "strip_accents": True}:  # earlier runs learned uncased ones
         recipe.update(casing)
@@ -122,11 +125,13 @@ def prepare_pairs(config, model_dir, vocab_path, split, dupe_factor, log=print, 
         meta = load_pairs_info(out)
         wanted = (vocabulary_hash(load_vocabulary(vocab_path)), config.data.seq_length, dupe_factor,
                   str(corpus), split, config.train.seed, config.data.short_seq_prob, casing["lowercase"],
-                  casing["strip_accents"])
+                  casing["strip_accents"], corpus_fingerprint(corpus, config.data.text_key))
         found = (meta.vocab_hash, meta.seq_length, meta.dupe_factor, str(meta.corpus), meta.split, meta.seed,
-                 meta.short_seq_prob, meta.lowercase, meta.stripped_accents)
+                 meta.short_seq_prob, meta.lowercase, meta.stripped_accents, meta.corpus_fingerprint)
         if wanted == found:
             return out, meta
+        if wanted[-1] != found[-1]:
+            log(f"[bert] {corpus} changed since its pairs were made: pairing it again")
         shutil.rmtree(out)
     log(f"[bert] pairing sentences of {corpus}[{split}] (seq_length {config.data.seq_length})")
     meta = write_pretraining_records(

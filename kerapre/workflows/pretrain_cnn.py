@@ -6,6 +6,7 @@ import keras
 
 from kerapre.config import CNNPretrainConfig, validate
 from kerapre.data import image_dataset_info, image_pipeline, load_image_dataset
+from kerapre.data.image_folder import FolderOptions
 from kerapre.distribute import is_tpu, shard_by
 from kerapre.errors import DataError
 from kerapre.models.cnn import CNN, PRESETS
@@ -40,10 +41,11 @@ def image_splits(data_config, *, image_shape, global_batch, seed, train_split=No
     batches make one pass over the training split. ``eval`` is the evaluation split, batched;
     with ``static_eval`` (TPUs) its last partial batch is dropped so every shape is static.
     """
-    info = image_dataset_info(data_config.name, data_dir=data_config.data_dir)
+    folder = FolderOptions.from_config(data_config)
+    info = image_dataset_info(data_config.name, data_dir=data_config.data_dir, folder=folder)
     datasets = []
     for split, training in ((train_split or data_config.train_split, True), (data_config.eval_split, False)):
-        ds = load_image_dataset(data_config.name, split, data_dir=data_config.data_dir)
+        ds = load_image_dataset(data_config.name, split, data_dir=data_config.data_dir, folder=folder)
         if data_config.limit:
             ds = ds.take(data_config.limit)
         if training:
@@ -55,7 +57,7 @@ def image_splits(data_config, *, image_shape, global_batch, seed, train_split=No
                     f"{global_batch}: lower data.batch_size or raise data.limit"
                 )
         ds = image_pipeline(ds, batch_size=global_batch, training=training, seed=seed, image_shape=image_shape,
-                            repeat=training, drop_remainder=training or static_eval)
+                            repeat=training, drop_remainder=training or static_eval, resize=data_config.resize)
         datasets.append(shard_by(ds, "data"))  # cached and shuffled whole: workers split every batch
     return info, datasets[0], datasets[1], steps_per_epoch
 

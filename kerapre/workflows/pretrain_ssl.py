@@ -10,6 +10,8 @@ import tensorflow_datasets as tfds
 
 from kerapre.config import SSLPretrainConfig, validate
 from kerapre.data.builders import LOCAL_BUILDERS
+from kerapre.data.image_folder import FolderOptions, is_image_folder, prepare_image_folder
+from kerapre.data.image_pipeline import conform_images
 from kerapre.data.images import default_data_dir
 from kerapre.data.splits import prepare_builder, read_split
 from kerapre.distribute import shard_by
@@ -43,16 +45,17 @@ class SSLRunResult:
     seconds: float
 
 
-def load_unlabelled_images(name, split, data_dir=None):
+def load_unlabelled_images(name, split, data_dir=None, folder=None):
     """Loads the images of one split, and nothing else: the label feature is never decoded.
 
     TFDS decodes only the image feature (``tfds.decode.PartialDecoding``), so the elements
     hold no label and a label is not read even inside the input pipeline.
 
     Args:
-        name: ``fashion_mnist_local``, ``mnist_5k`` or any TFDS set with an image feature.
+        name: ``fashion_mnist_local``, ``mnist_5k``, any TFDS set with an image feature, or
+            an image folder (its class folders are not read as labels).
         split: a TFDS split, slicing allowed.
-        data_dir: as for ``kerapre.data.load_image_dataset``.
+        data_dir, folder: as for ``kerapre.data.load_image_dataset``.
 
     Returns:
         A ``tf.data.Dataset`` of ``image uint8 [H, W, C]``.
@@ -67,7 +70,9 @@ def load_unlabelled_images(name, split, data_dir=None):
     next(iter(images)).shape  # (28, 28, 1)
     ```
     """
-    if name in LOCAL_BUILDERS:
+    if is_image_folder(name):
+        builder = prepare_image_folder(name, folder or FolderOptions(), data_dir or default_data_dir())
+    elif name in LOCAL_BUILDERS:
         builder = LOCAL_BUILDERS[name](data_dir=data_dir or default_data_dir())
     else:
         try:
@@ -91,7 +96,7 @@ def _image_feature(name, info):
     raise DataError(f"{name} has no image feature (features: {list(info.features)}): choose an image data set")
 
 
-def unlabelled_pipeline(images, *, batch_size, image_shape, seed=0, shuffle_buffer=10_000):
+def unlabelled_pipeline(images, *, batch_size, image_shape, seed=0, shuffle_buffer=10_000, resize=False):
     """Batches unlabelled images for ``model.fit``: cache, shuffle, batch, float32, prefetch.
 
     Batches are whole (the remainder is dropped): under a strategy every replica must get
@@ -103,19 +108,21 @@ def unlabelled_pipeline(images, *, batch_size, image_shape, seed=0, shuffle_buff
         image_shape: the ``(H, W, C)`` the model expects.
         seed: shuffle seed.
         shuffle_buffer: shuffle buffer size.
+        resize: resize the images to ``image_shape`` (``data.resize``); their channels are
+            converted to it in any case (``kerapre.data.conform_images``).
 
     Returns:
         A ``tf.data.Dataset`` of ``images float32 [batch_size, H, W, C]``, 0-255.
 
     Raises:
-        DataError: on images of another shape, or fewer images than one batch.
+        DataError: on images of another size (without ``resize``), or fewer images than one
+            batch.
     """
     spec = images.element_spec
-    if not isinstance(spec, tf.TensorSpec) or not spec.shape.is_compatible_with(image_shape):
-        raise DataError(
-            f"expected unlabelled images of shape {tuple(image_shape)}, got {spec}: choose the preset "
-            "made for this data set's images (cnn_mnist: 28x28x1, cnn_cifar: 32x32x3)"
-        )
+    if not isinstance(spec, tf.TensorSpec) or spec.shape.rank != 3:
+        raise DataError(f"expected unbatched unlabelled images [H, W, C], got {spec}: load them with "
+                        "load_unlabelled_images")
+    images = conform_images(images, image_shape, resize=resize)
     count = int(images.cardinality())
     if 0 <= count < batch_size:
         raise DataError(
@@ -175,11 +182,13 @@ def pretrain_ssl(config=None, model_dir=None):
     model_dir = model_dir or os.path.join("runs", f"{config.method}_pretrain")
     data = config.data
     with TrainingRun(config, model_dir, task="ssl_pretrain") as run:
-        images = load_unlabelled_images(data.name, data.split, data_dir=data.data_dir)
+        images = load_unlabelled_images(data.name, data.split, data_dir=data.data_dir,
+                                        folder=FolderOptions.from_config(data))
         if data.limit:
             images = images.take(data.limit)
         train = unlabelled_pipeline(images, batch_size=run.global_batch(data.batch_size),
-                                    image_shape=PRESETS[config.model.preset]["image_shape"], seed=config.train.seed)
+                                    image_shape=PRESETS[config.model.preset]["image_shape"], seed=config.train.seed,
+                                    resize=data.resize)
         train = shard_by(train, "data")  # cached and shuffled whole: the workers split every batch
         with run.scope():
             model = build_ssl_model(config)

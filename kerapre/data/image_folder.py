@@ -1,0 +1,246 @@
+"""A user's folder of images sorted into class folders, as an image classification set.
+
+``data.name`` may be a directory laid out as Keras' ``image_dataset_from_directory`` expects,
+``root/<class>/<image>`` (PNG, JPEG, BMP or GIF; subfolders of a class folder belong to it),
+or one with ``train/``, ``validation/`` and ``test/`` trees of that layout. Class names are the
+sorted names of the class folders (of ``train/`` in a split layout). A single tree is split
+by a fixed-seed stratified split (``validation_fraction``, ``test_fraction``), the same on
+every machine and never putting a file in two splits; in a split layout a split not given is
+carved out of ``train`` the same way. Within a split, images come in the order of their file
+names (then class names), not class by class.
+
+Images are decoded once (a GIF's first frame) and prepared into the cache
+(``kerapre.data.user_cache``) with one channel count for the whole set: 1 if every image is
+greyscale, else 3 (greyscale images repeated into RGB); an alpha channel is dropped.
+Their sizes are kept: ``image_pipeline`` converts channels to the model's and resizes only
+with ``resize=True`` (``data.resize``).
+"""
+
+import dataclasses
+import os
+
+import tensorflow as tf
+import tensorflow_datasets as tfds
+from PIL import Image, UnidentifiedImageError
+
+from kerapre.data.stratified_split import stratified_split
+from kerapre.data.user_cache import file_fingerprint, prepared_user_set
+from kerapre.errors import DataError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+SPLITS = ("train", "validation", "test")
+# Files are drawn into the splits at random; a constant seed keeps every machine's splits identical.
+SPLIT_SEED = 20261206
+# PIL modes of one grey channel (with or without alpha).
+_GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"}
+
+
+@dataclasses.dataclass(frozen=True)
+class FolderOptions:
+    """How a single image tree is split.
+
+    Args:
+        validation_fraction: the part of the images of each class held out as ``validation``
+            (when no ``validation/`` tree is given).
+        test_fraction: the same for ``test``.
+    """
+
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.1
+
+    @classmethod
+    def from_config(cls, data):
+        """The options of a config's data section (``data.validation_fraction``, ...)."""
+        return cls(**{field.name: getattr(data, field.name) for field in dataclasses.fields(cls)
+                      if hasattr(data, field.name)})
+
+
+def is_image_folder(name):
+    """Whether ``name`` is a directory (then it must be an image folder) rather than a TFDS name."""
+    return os.path.isdir(os.fspath(name))
+
+
+def scan_image_folder(root):
+    """The images of a folder, split by its layout.
+
+    Args:
+        root: a ``root/<class>/<image>`` tree or one with ``train/`` (``validation/``,
+            ``test/``) trees of that layout.
+
+    Returns:
+        ``({split or None: [(path, class name)]}, class names)``; ``None`` for a single tree.
+
+    Raises:
+        DataError: if the folder has no class folders, a class folder has no image, a file
+            is not a PNG, JPEG, BMP or GIF image, there is one class, or a validation or
+            test class is not among the training classes.
+    """
+    splits = [split for split in SPLITS if os.path.isdir(os.path.join(root, split))]
+    if "train" in splits:
+        trees = {split: _class_files(os.path.join(root, split)) for split in splits}
+    elif splits:
+        raise DataError(f"{root} has {'/'.join(splits)}/ but no train/: add a train/ tree of class folders")
+    else:
+        trees = {None: _class_files(root)}
+    train = trees.get("train", trees.get(None))
+    names = tuple(sorted(train))
+    if len(names) < 2:
+        raise DataError(
+            f"{root} has one class folder ({names[0]}): a classifier needs at least two, "
+            "one folder of images per class"
+        )
+    for split, tree in trees.items():
+        unseen = sorted(set(tree) - set(names))
+        if unseen:
+            raise DataError(
+                f"{os.path.join(root, split)} has class folders that train/ lacks ({', '.join(unseen)}): "
+                "add training images of them or remove those folders"
+            )
+    files = {split: sorted(((path, name) for name, paths in tree.items() for path in paths),
+                           key=lambda item: (os.path.basename(item[0]), item[1], item[0]))
+             for split, tree in trees.items()}
+    return files, names
+
+
+def prepare_image_folder(source, options, data_dir, log=print):
+    """The prepared TFDS set of an image folder (prepared now if it is not in the cache).
+
+    Args:
+        source: the folder.
+        options: a ``FolderOptions``.
+        data_dir: the cache root.
+        log: where the preparing line goes.
+
+    Returns:
+        A TFDS builder whose supervised keys are ``("image", "label")``.
+
+    Raises:
+        DataError: as for ``scan_image_folder``, or naming a file that cannot be decoded.
+    """
+    files, names = scan_image_folder(source)
+    every = [path for listed in files.values() for path, _ in listed]
+    fingerprint = file_fingerprint(sorted(every), **dataclasses.asdict(options))
+
+    def build():
+        channels, sizes = _survey(every)
+        shape = (*sizes.pop(), channels) if len(sizes) == 1 else (None, None, channels)
+        ids = {name: index for index, name in enumerate(names)}
+        splits = _carve_splits(files, ids, options)
+        features = tfds.features.FeaturesDict({
+            "image": tfds.features.Image(shape=shape),
+            "label": tfds.features.ClassLabel(names=list(names)),
+        })
+        metadata = {
+            "label_counts": {split: [sum(1 for _, label in items if label == i) for i in range(len(names))]
+                             for split, items in splits.items()},
+            "source": os.path.abspath(source),
+            "mixed_sizes": shape[0] is None,
+        }
+        examples = {split: _examples(items, channels) for split, items in splits.items()}
+        return features, examples, ("image", "label"), metadata
+
+    return prepared_user_set(source, "images", fingerprint, build, data_dir, log)
+
+
+def decode_image_file(path, channels):
+    """Decodes an image file to ``uint8 [H, W, channels]`` (``channels`` 1 or 3; alpha dropped,
+    grey repeated into RGB, RGB to grey by ``tf.image.rgb_to_grayscale``'s luma weights).
+
+    Raises:
+        DataError: naming the file if it cannot be decoded.
+    """
+    try:
+        image = tf.io.decode_image(tf.io.read_file(path), channels=0, dtype=tf.uint8, expand_animations=False)
+    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as error:
+        raise DataError(f"{path} cannot be decoded ({error.message.splitlines()[0]}): replace or remove it") from None
+    return convert_channels(image, channels)
+
+
+def convert_channels(image, channels):
+    """``image [..., C]`` with ``channels`` channels: alpha dropped, grey → RGB by repeating
+    the channel, RGB → grey by ITU-R 601 luma (``tf.image.rgb_to_grayscale``), rounded for
+    integer images."""
+    have = image.shape[-1]
+    if have in (2, 4):
+        image = image[..., :have - 1]
+        have -= 1
+    if have == channels:
+        return image
+    if have == 1 and channels == 3:
+        return tf.image.grayscale_to_rgb(image)
+    if have == 3 and channels == 1:
+        if image.dtype.is_integer:
+            grey = tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))
+            return tf.cast(tf.clip_by_value(tf.round(grey), 0, image.dtype.max), image.dtype)
+        return tf.image.rgb_to_grayscale(image)
+    raise DataError(f"cannot convert images of {have} channels to {channels}: give greyscale or RGB images")
+
+
+def _class_files(directory):
+    """``{class name: [image paths]}`` of a tree of class folders."""
+    classes = sorted(name for name in os.listdir(directory)
+                     if not name.startswith(".") and os.path.isdir(os.path.join(directory, name)))
+    if not classes:
+        raise DataError(
+            f"{directory} has no class folders: put each class's images in a folder named for the class, "
+            f"e.g. {os.path.join(directory, 'cat', '001.jpg')}"
+        )
+    tree = {}
+    for name in classes:
+        paths = []
+        for folder, subfolders, filenames in os.walk(os.path.join(directory, name)):
+            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+            for filename in sorted(filenames):
+                if filename.startswith("."):
+                    continue
+                path = os.path.join(folder, filename)
+                if os.path.splitext(filename)[1].lower() not in IMAGE_SUFFIXES:
+                    raise DataError(
+                        f"{path} is not a PNG, JPEG, BMP or GIF image: convert it or move it out of "
+                        "the class folder"
+                    )
+                paths.append(path)
+        if not paths:
+            raise DataError(f"class folder {os.path.join(directory, name)} has no images: add some or remove it")
+        tree[name] = paths
+    return tree
+
+
+def _survey(paths):
+    """``(channels, {(height, width)})`` of the images, from their headers (nothing decoded)."""
+    grey, sizes = True, set()
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+                grey = grey and image.mode in _GREY_MODES
+        except (UnidentifiedImageError, OSError) as error:
+            raise DataError(f"{path} is not a readable image ({error}): replace or remove it") from None
+        sizes.add((height, width))
+    return (1 if grey else 3), sizes
+
+
+def _carve_splits(files, ids, options):
+    """``{split: [(path, label id)]}``: the given splits, and those not given cut out of train."""
+    given = {split: items for split, items in files.items() if split is not None}
+    train = given.get("train", files.get(None))
+    wanted = {"validation": options.validation_fraction, "test": options.test_fraction}
+    fractions = {split: fraction for split, fraction in wanted.items() if split not in given and fraction > 0}
+    labelled = [(path, ids[name]) for path, name in train]
+    out = {}
+    if fractions:
+        rows_of = stratified_split([path for path, _ in labelled], [label for _, label in labelled],
+                                   {"train": 1.0 - sum(fractions.values()), **fractions}, SPLIT_SEED)
+        for split, rows in rows_of.items():
+            out[split] = [labelled[i] for i in rows]
+    else:
+        out["train"] = labelled
+    for split in ("validation", "test"):
+        if split in given:
+            out[split] = [(path, ids[name]) for path, name in given[split]]
+    return {split: out[split] for split in SPLITS if split in out}
+
+
+def _examples(items, channels):
+    for index, (path, label) in enumerate(items):
+        yield index, {"image": decode_image_file(path, channels).numpy(), "label": label}
