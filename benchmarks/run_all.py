@@ -24,7 +24,7 @@ NOTES = os.path.join(HERE, "NOTES.md")  # hand-written: what was tried, and what
 DEFAULT_OUTPUT = os.path.join(HERE, "..", "docs", "benchmarks.md")
 # In the order of the page; each is `python benchmarks/<name>.py`.
 BENCHMARKS = ["bert_pretraining", "profile_bert_step", "bert_finetuning", "published_finetuning", "cnn_training",
-              "profile_cnn_step", "input_pipeline", "vocab_learning", "serving_latency", "thread_settings"]
+              "profile_cnn_step", "input_pipeline", "user_data", "vocab_learning", "serving_latency", "thread_settings"]
 
 
 def run(name, quick):

@@ -1,6 +1,8 @@
 """Tests of the text corpora: the wiki_sample builder, split_sentences and iter_documents."""
 
 import importlib.metadata
+import json
+import os
 
 import numpy as np
 import pytest
@@ -306,3 +308,65 @@ def test_tfds_set_without_the_text_feature_is_refused(tmp_path):
     with tfds.testing.mock_data(num_examples=2):
         with pytest.raises(DataError, match=r"has no feature 'sentence'.*'label', 'text'"):
             iter_documents("imdb_reviews", text_key="sentence", data_dir=str(tmp_path))
+
+
+# === your own corpora: JSON Lines, compressed files, and the fingerprint ===
+
+DOCS = [["The first document starts here.", "It goes on."], ["A second one.", "It ends.", "Really."]]
+
+
+def _write_corpus(path, text):
+    import bz2
+    import gzip
+
+    opener = {".gz": gzip.open, ".bz2": bz2.open}.get(os.path.splitext(str(path))[1], open)
+    with opener(path, "wt", encoding="utf-8") as f:
+        f.write(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("name", ["corpus.txt.gz", "corpus.txt.bz2", "corpus.jsonl", "corpus.jsonl.gz"])
+def test_json_lines_and_compressed_corpora_read_like_text_files(tmp_path, name):
+    if ".jsonl" in name:
+        text = "".join(json.dumps({"id": i, "body": " ".join(doc)}) + "\n\n" * (i == 0) for i, doc in enumerate(DOCS))
+    else:
+        text = "\n\n".join("\n".join(doc) for doc in DOCS) + "\n"
+    path = _write_corpus(tmp_path / name, text)
+    documents = iter_documents(path, text_key="body")
+    assert list(documents) == DOCS
+    assert documents.stats.documents == 2 and documents.stats.sentences == 5
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"text": "One. Two."}\n{"text": "broken"\n', r"c\.jsonl line 2 is not JSON"),
+    ('{"text": "One. Two."}\n{"body": "x"}\n', r"c\.jsonl line 2 has no field 'text' \(fields: body\): set data\.text_key"),
+    ('["not", "an", "object"]\n', r"c\.jsonl line 1 has no field 'text' \(fields: none: not an object\)"),
+])
+def test_bad_json_lines_name_the_file_and_line(tmp_path, text, message):
+    path = _write_corpus(tmp_path / "c.jsonl", text)
+    with pytest.raises(DataError, match=message):
+        scan_corpus(path)
+
+
+def test_a_damaged_gzip_file_is_named(tmp_path):
+    path = tmp_path / "c.txt.gz"
+    path.write_bytes(b"\x1f\x8b\x08\x00 this is not gzip data")
+    with pytest.raises(DataError, match=r"c\.txt\.gz cannot be decompressed"):
+        scan_corpus(str(path))
+
+
+def test_corpus_fingerprint_follows_file_sizes_and_times(tmp_path):
+    from kerapre.data.corpus import corpus_fingerprint
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    _write_corpus(folder / "a.txt", "One.\nTwo.\n")
+    first = corpus_fingerprint(str(folder))
+    assert first == corpus_fingerprint(str(folder)) and len(first) == 64
+    assert corpus_fingerprint(str(folder), text_key="body") != first
+    os.utime(folder / "a.txt", ns=(1, 1))
+    touched = corpus_fingerprint(str(folder))
+    assert touched != first
+    _write_corpus(folder / "b.txt", "Three.\nFour.\n")
+    assert corpus_fingerprint(str(folder)) != touched
+    assert corpus_fingerprint("wiki_sample") is None

@@ -235,3 +235,21 @@ def test_a_folder_of_rgb_images_needs_resize_for_a_28x28_model(tmp_path, in_tmp,
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after the preparing progress bars
     assert last.startswith("kerapre: error: data set yields images of shape (32, 32, 3)") and "set data.resize: true" in last
     assert cli.main([*argv, "--set", "data.resize=true"]) == 0
+
+
+def test_float_images_in_unit_range_are_warned_about_once_not_refused(cnn_file):
+    from kerapre.report.features import extract_features
+
+    images, labels = dataset_to_numpy(load_image_dataset("mnist_5k", "test").take(64))
+    scaled = images.astype(np.float32) / 255.0
+    with pytest.warns(UserWarning, match=r"floats in \[0, 1\].*x \* 255"):
+        image_pipeline(tf.data.Dataset.from_tensor_slices((scaled, labels)), batch_size=8, training=False)
+    with pytest.warns(UserWarning, match=r"floats in \[0, 1\]"):
+        extract_features(cnn_file, scaled)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # raw pixels, as floats or uint8: no warning
+        image_pipeline(tf.data.Dataset.from_tensor_slices((images.astype(np.float32), labels)), batch_size=8,
+                       training=False)
+        extract_features(cnn_file, images)

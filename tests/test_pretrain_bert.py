@@ -169,3 +169,23 @@ def test_quickstart_bert_stage(corpus, in_tmp, capsys):
     assert os.path.exists("saved_models/rotten_tomatoes-hub/1/encoder/saved_model.pb")
     answers = [line for line in out.splitlines() if line.startswith("[bert] serving_default: ")]
     assert len(answers) == 2 and all(a.split()[2] in ("fresh", "rotten") for a in answers)
+
+
+def test_an_edited_corpus_is_paired_and_its_vocabulary_learned_again(tmp_path):
+    corpus = topic_corpus(tmp_path / "corpus.txt")
+    config = _config(corpus, "train.steps=2", "train.steps_per_epoch=2")
+    logs = []
+    pretrain_bert(config, model_dir=str(tmp_path / "first"), log=logs.append)
+    pretrain_bert(config, model_dir=str(tmp_path / "first"), log=logs.append)  # unchanged: both reused
+    assert sum("pairing sentences" in line for line in logs) == 1
+    assert sum("learning a 200-token" in line for line in logs) == 1
+    (pairs,) = glob.glob(str(tmp_path / "first" / "pairs" / "*" / "pairs.json"))
+    before = json.load(open(pairs))
+    with open(corpus, "a", encoding="utf-8") as f:
+        f.write("\nA new document about gardens begins.\nIt has a second sentence too.\nAnd a third.\n")
+    pretrain_bert(config, model_dir=str(tmp_path / "first"), log=logs.append)
+    assert sum("pairing sentences" in line for line in logs) == 2
+    assert sum("learning a 200-token" in line for line in logs) == 2
+    after = json.load(open(pairs))
+    assert after["corpus_fingerprint"] != before["corpus_fingerprint"]
+    assert after["stats"]["documents"] == before["stats"]["documents"] + 1

@@ -102,3 +102,10 @@ __all__ += [
     "text_pipeline",
     "trim_to_longest",
 ]
+
+# Your own data: image folders and CSV / TSV / JSON Lines tables (prepared once into the cache).
+from kerapre.data.image_folder import FolderOptions  # noqa: E402
+from kerapre.data.image_pipeline import conform_images  # noqa: E402
+from kerapre.data.text_table import TableOptions  # noqa: E402
+
+__all__ += ["FolderOptions", "TableOptions", "conform_images"]

@@ -15,6 +15,7 @@ import gzip
 import json
 import os
 import re
+import zlib
 
 import tensorflow_datasets as tfds
 
@@ -331,7 +332,7 @@ def _compressed_safe(path, f):
     """``enumerate(f, 1)``, with a damaged ``.gz`` or ``.bz2`` stream named in one line."""
     try:
         yield from enumerate(f, start=1)
-    except (OSError, EOFError) as error:
+    except (OSError, EOFError, zlib.error) as error:
         raise DataError(f"{path} cannot be decompressed ({error}): check the file or leave it out") from None
 
 

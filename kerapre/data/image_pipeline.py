@@ -4,6 +4,8 @@
 ``load_image_dataset``; ``dataset_to_numpy`` reads a small one into memory.
 """
 
+import warnings
+
 import numpy as np
 import tensorflow as tf
 
@@ -64,6 +66,7 @@ def image_pipeline(
     ```
     """
     check_image_label_spec(ds)
+    warn_if_unit_range(ds)
     if image_shape is not None:
         ds = conform_images(ds, image_shape, resize=resize)
     cardinality = int(ds.cardinality())
@@ -86,6 +89,37 @@ def image_pipeline(
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     ds = ds.map(_to_float(image_shape), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def warn_if_unit_range(images, sample=256):
+    """Warns when float images all lie in [0, 1] (the first ``sample`` of them): kerapre's
+    models rescale raw 0-255 pixels themselves, so normalised images reach the backbone as
+    near-zero inputs, and a frozen backbone fed so scores at chance.
+
+    Args:
+        images: an array ``[N, H, W, C]``, or a ``tf.data.Dataset`` of unbatched images or
+            ``(image, label)`` pairs.
+
+    Returns:
+        Whether it warned.
+    """
+    if isinstance(images, tf.data.Dataset):
+        spec = images.element_spec[0] if isinstance(images.element_spec, tuple) else images.element_spec
+        if not spec.dtype.is_floating or int(images.cardinality()) == 0:
+            return False
+        only_images = images.map(lambda image, *_: image) if isinstance(images.element_spec, tuple) else images
+        values = next(iter(only_images.take(sample).batch(sample))).numpy()
+    else:
+        values = np.asarray(images[:sample])
+        if not np.issubdtype(values.dtype, np.floating) or values.size == 0:
+            return False
+    if values.min() < 0 or values.max() > 1:
+        return False
+    warnings.warn(
+        "the images are floats in [0, 1], but kerapre models rescale raw 0-255 pixels themselves: "
+        "pass the pixels unnormalised (x * 255), or a frozen backbone sees near-zero inputs and scores at chance",
+        UserWarning, stacklevel=3)
+    return True
 
 
 def conform_images(ds, image_shape, resize=False, resize_key="data.resize"):

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerapre.data.image_pipeline import warn_if_unit_range
 from kerapre.data.text_classification import trim_to_longest
 from kerapre.data.text_preprocessor import BertTextPreprocessor, tokenise
 from kerapre.errors import DataError
@@ -49,6 +50,7 @@ def extract_features(backbone, images, *, batch_size=DEFAULT_BATCH):
 
         backbone = load_backbone(backbone, trainable=False)
     expected = tuple(backbone.input_shape[1:])
+    warn_if_unit_range(images)
     if isinstance(images, tf.data.Dataset):
         if isinstance(images.element_spec, tuple):
             images = images.map(lambda image, *_: image)
