@@ -234,6 +234,7 @@ def test_a_folder_of_rgb_images_needs_resize_for_a_28x28_model(tmp_path, in_tmp,
     assert cli.main(argv) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after the preparing progress bars
     assert last.startswith("kerapre: error: data set yields images of shape (32, 32, 3)") and "set data.resize: true" in last
+    assert not os.path.exists("runs")  # no run directory half-written
     assert cli.main([*argv, "--set", "data.resize=true"]) == 0
 
 
@@ -253,3 +254,26 @@ def test_float_images_in_unit_range_are_warned_about_once_not_refused(cnn_file):
         image_pipeline(tf.data.Dataset.from_tensor_slices((images.astype(np.float32), labels)), batch_size=8,
                        training=False)
         extract_features(cnn_file, images)
+
+
+def test_concurrent_processes_prepare_a_folder_once(tmp_path):
+    """Two processes (two workers sharing a cache) asking for the same new folder at once: one
+    prepares it, the other waits for the lock and reads what the first wrote."""
+    import subprocess
+    import sys
+
+    _tree(tmp_path / "shared", {f"{c}/{i}.png": _grey(i) for c in ("a", "b") for i in range(30)})
+    script = (
+        "import sys\n"
+        "from kerapre.data.image_folder import FolderOptions, prepare_image_folder\n"
+        "builder = prepare_image_folder(sys.argv[1], FolderOptions(), sys.argv[2], log=lambda m: print('PREPARED'))\n"
+        "print('SIZES', dict(sorted((k, v.num_examples) for k, v in builder.info.splits.items())))\n"
+    )
+    command = [sys.executable, "-c", script, str(tmp_path / "shared"), str(tmp_path / "cache")]
+    workers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+               for _ in range(2)]
+    outputs = [worker.communicate(timeout=300)[0] for worker in workers]
+    assert all(worker.returncode == 0 for worker in workers)
+    assert sum(out.count("PREPARED") for out in outputs) == 1
+    sizes = {line for out in outputs for line in out.splitlines() if line.startswith("SIZES")}
+    assert sizes == {"SIZES {'test': 6, 'train': 48, 'validation': 6}"}
