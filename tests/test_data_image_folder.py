@@ -277,3 +277,19 @@ def test_concurrent_processes_prepare_a_folder_once(tmp_path):
     assert sum(out.count("PREPARED") for out in outputs) == 1
     sizes = {line for out in outputs for line in out.splitlines() if line.startswith("SIZES")}
     assert sizes == {"SIZES {'test': 6, 'train': 48, 'validation': 6}"}
+
+
+def test_self_supervised_pretraining_takes_a_flat_folder_of_images(tmp_path, in_tmp):
+    from kerapre.workflows.pretrain_ssl import load_unlabelled_images
+
+    rng = np.random.default_rng(1)
+    _tree(tmp_path / "unlabelled", {f"shot_{i:03d}.png": rng.integers(0, 255, (28, 28, 1), dtype=np.uint8)
+                                    for i in range(40)})
+    with pytest.raises(DataError, match="has no class folders"):  # a classifier needs classes
+        image_dataset_info(str(tmp_path / "unlabelled"), data_dir=str(tmp_path / "cache"))
+    images = load_unlabelled_images(str(tmp_path / "unlabelled"), "train", folder=WHOLE)
+    assert int(images.cardinality()) == 40 and images.element_spec.shape == (28, 28, 1)
+    assert cli.main(["pretrain", "rotation", "--set", f"data.name={tmp_path / 'unlabelled'}", "--set", "data.exclude=[]",
+                     "--set", "data.batch_size=8", "--set", "train.epochs=1", "--set", "train.verbose=0",
+                     "--model-dir", "rotation"]) == 0
+    assert os.path.exists("rotation/model.keras")

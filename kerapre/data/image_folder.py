@@ -33,6 +33,7 @@ SPLITS = ("train", "validation", "test")
 SPLIT_SEED = 20261206
 # PIL modes of one grey channel (with or without alpha).
 _GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"}
+UNLABELLED = "images"  # the one class of a flat folder read without labels
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,12 +61,14 @@ def is_image_folder(name):
     return os.path.isdir(os.fspath(name))
 
 
-def scan_image_folder(root):
+def scan_image_folder(root, labelled=True):
     """The images of a folder, split by its layout.
 
     Args:
         root: a ``root/<class>/<image>`` tree or one with ``train/`` (``validation/``,
             ``test/``) trees of that layout.
+        labelled: the classes are needed. Without (self-supervised pretraining), a folder of
+            images with no class folders is one class, ``images``, and one class is enough.
 
     Returns:
         ``({split or None: [(path, class name)]}, class names)``; ``None`` for a single tree.
@@ -80,11 +83,16 @@ def scan_image_folder(root):
         trees = {split: _class_files(os.path.join(root, split)) for split in splits}
     elif splits:
         raise DataError(f"{root} has {'/'.join(splits)}/ but no train/: add a train/ tree of class folders")
+    elif not labelled and not _subfolders(root):
+        images = _image_files(root)
+        if not images:
+            raise DataError(f"{root} has no images: add PNG, JPEG, BMP or GIF files")
+        trees = {None: {UNLABELLED: images}}
     else:
         trees = {None: _class_files(root)}
     train = trees.get("train", trees.get(None))
     names = tuple(sorted(train))
-    if len(names) < 2:
+    if labelled and len(names) < 2:
         raise DataError(
             f"{root} has one class folder ({names[0]}): a classifier needs at least two, "
             "one folder of images per class"
@@ -102,7 +110,7 @@ def scan_image_folder(root):
     return files, names
 
 
-def prepare_image_folder(source, options, data_dir, log=print):
+def prepare_image_folder(source, options, data_dir, log=print, labelled=True):
     """The prepared TFDS set of an image folder (prepared now if it is not in the cache).
 
     Args:
@@ -110,6 +118,7 @@ def prepare_image_folder(source, options, data_dir, log=print):
         options: a ``FolderOptions``.
         data_dir: the cache root.
         log: where the preparing line goes.
+        labelled: as for ``scan_image_folder`` (``False``: a flat folder of images is allowed).
 
     Returns:
         A TFDS builder whose supervised keys are ``("image", "label")``.
@@ -117,9 +126,9 @@ def prepare_image_folder(source, options, data_dir, log=print):
     Raises:
         DataError: as for ``scan_image_folder``, or naming a file that cannot be decoded.
     """
-    files, names = scan_image_folder(source)
+    files, names = scan_image_folder(source, labelled=labelled)
     every = [path for listed in files.values() for path, _ in listed]
-    fingerprint = file_fingerprint(sorted(every), **dataclasses.asdict(options))
+    fingerprint = file_fingerprint(sorted(every), **dataclasses.asdict(options), classes=list(names))
 
     def build():
         channels, sizes = _survey(every)
@@ -176,10 +185,14 @@ def convert_channels(image, channels):
     raise DataError(f"cannot convert images of {have} channels to {channels}: give greyscale or RGB images")
 
 
+def _subfolders(directory):
+    return sorted(name for name in os.listdir(directory)
+                  if not name.startswith(".") and os.path.isdir(os.path.join(directory, name)))
+
+
 def _class_files(directory):
     """``{class name: [image paths]}`` of a tree of class folders."""
-    classes = sorted(name for name in os.listdir(directory)
-                     if not name.startswith(".") and os.path.isdir(os.path.join(directory, name)))
+    classes = _subfolders(directory)
     if not classes:
         raise DataError(
             f"{directory} has no class folders: put each class's images in a folder named for the class, "
@@ -187,23 +200,28 @@ def _class_files(directory):
         )
     tree = {}
     for name in classes:
-        paths = []
-        for folder, subfolders, filenames in os.walk(os.path.join(directory, name)):
-            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-            for filename in sorted(filenames):
-                if filename.startswith("."):
-                    continue
-                path = os.path.join(folder, filename)
-                if os.path.splitext(filename)[1].lower() not in IMAGE_SUFFIXES:
-                    raise DataError(
-                        f"{path} is not a PNG, JPEG, BMP or GIF image: convert it or move it out of "
-                        "the class folder"
-                    )
-                paths.append(path)
+        paths = _image_files(os.path.join(directory, name))
         if not paths:
             raise DataError(f"class folder {os.path.join(directory, name)} has no images: add some or remove it")
         tree[name] = paths
     return tree
+
+
+def _image_files(directory):
+    """The image files under ``directory`` (its subfolders too), hidden ones skipped."""
+    paths = []
+    for folder, subfolders, filenames in os.walk(directory):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        for filename in sorted(filenames):
+            if filename.startswith("."):
+                continue
+            path = os.path.join(folder, filename)
+            if os.path.splitext(filename)[1].lower() not in IMAGE_SUFFIXES:
+                raise DataError(
+                    f"{path} is not a PNG, JPEG, BMP or GIF image: convert it or move it out of the folder"
+                )
+            paths.append(path)
+    return paths
 
 
 def _survey(paths):

@@ -86,7 +86,7 @@ class TableOptions:
 
 
 def is_text_table(name):
-    """Whether ``name`` is a table file (by its suffix, existing or not) or a directory of split tables.
+    """Whether ``name`` is a table file (by its suffix, existing or not) or a directory (of split tables).
 
     Examples:
 
@@ -96,7 +96,7 @@ def is_text_table(name):
     """
     name = os.fspath(name)
     if os.path.isdir(name):
-        return bool(_split_files(name))
+        return True  # a directory without train.* gets table_files' message, not "unknown data set"
     return os.path.splitext(name)[1].lower() in TABLE_SUFFIXES
 
 

@@ -53,7 +53,7 @@ def load_unlabelled_images(name, split, data_dir=None, folder=None):
 
     Args:
         name: ``fashion_mnist_local``, ``mnist_5k``, any TFDS set with an image feature, or
-            an image folder (its class folders are not read as labels).
+            an image folder: class folders (not read as labels), or just images.
         split: a TFDS split, slicing allowed.
         data_dir, folder: as for ``kerapre.data.load_image_dataset``.
 
@@ -71,7 +71,8 @@ def load_unlabelled_images(name, split, data_dir=None, folder=None):
     ```
     """
     if is_image_folder(name):
-        builder = prepare_image_folder(name, folder or FolderOptions(), data_dir or default_data_dir())
+        builder = prepare_image_folder(name, folder or FolderOptions(), data_dir or default_data_dir(),
+                                       labelled=False)
     elif name in LOCAL_BUILDERS:
         builder = LOCAL_BUILDERS[name](data_dir=data_dir or default_data_dir())
     else:
