@@ -158,7 +158,7 @@ def test_an_empty_class_folder_and_an_undecodable_image_leave_nothing_half_writt
     _tree(tmp_path / "cut", {"a/1.png": _grey(1, (64, 64)), "b/2.png": cut})
     data_dir = str(tmp_path / "cache2")
     with pytest.raises(DataError, match=r"b/2\.png cannot be decoded"):
-        image_dataset_info(str(tmp_path / "cut"), data_dir=data_dir)
+        image_dataset_info(str(tmp_path / "cut"), data_dir=data_dir, folder=WHOLE)
     assert _cache_entries(data_dir) == []  # no prepared version, no scratch directory
 
 
@@ -293,3 +293,34 @@ def test_self_supervised_pretraining_takes_a_flat_folder_of_images(tmp_path, in_
                      "--set", "data.batch_size=8", "--set", "train.epochs=1", "--set", "train.verbose=0",
                      "--model-dir", "rotation"]) == 0
     assert os.path.exists("rotation/model.keras")
+
+
+def test_too_few_images_per_class_for_the_fractions_is_a_clear_error(tmp_path):
+    _tree(tmp_path / "few", {f"{c}/{i}.png": _grey(i) for c in ("a", "b") for i in range(3)})
+    with pytest.raises(DataError, match=r"a validation split of 0\.1 of each class is empty .* set "
+                                        r"data\.validation_fraction to 0"):
+        image_dataset_info(str(tmp_path / "few"), data_dir=str(tmp_path / "cache"))
+    with pytest.raises(DataError, match=r"class 'a' keeps no training example"):
+        image_dataset_info(str(tmp_path / "few"), data_dir=str(tmp_path / "cache"),
+                           folder=FolderOptions(validation_fraction=0.4, test_fraction=0.5))
+    with pytest.raises(DataError, match=r"must leave some examples for train"):
+        FolderOptions(validation_fraction=0.6, test_fraction=0.6)
+    assert image_dataset_info(str(tmp_path / "few"), data_dir=str(tmp_path / "cache"),
+                              folder=FolderOptions(validation_fraction=0.34, test_fraction=0)).split_sizes == {
+        "train": 4, "validation": 2}
+
+
+def test_palette_bmp_and_symlinked_subfolders(tmp_path):
+    palette = Image.new("P", (4, 4))
+    palette.putpalette([200, 10, 10] + [0, 0, 0] * 255)
+    root = tmp_path / "art"
+    (root / "red").mkdir(parents=True)
+    palette.save(root / "red" / "1.bmp")
+    _tree(tmp_path / "elsewhere", {"2.png": _grey(5, (4, 4))})
+    (root / "grey").mkdir()
+    os.symlink(tmp_path / "elsewhere", root / "grey" / "linked")
+    os.symlink(root / "grey", root / "grey" / "loop")  # a cycle is read once
+    images, labels = dataset_to_numpy(load_image_dataset(str(root), "train", folder=WHOLE))
+    assert labels.tolist() == [1, 0]  # 1.bmp, 2.png by file name; classes grey=0, red=1
+    np.testing.assert_array_equal(images[0, 0, 0], [200, 10, 10])
+    np.testing.assert_array_equal(images[1, 0, 0], [5, 5, 5])

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -181,6 +182,14 @@ def test_finetune_evaluate_and_report_text_take_a_table(tables, pretrain_run, in
     # file, whose string labels are matched to the model's by name.
     assert cli.main(["evaluate", "--model", "table", "--split", "test[:300]"]) == 0
     assert "[test[:300]]: accuracy" in capsys.readouterr().out
+    # The same folder spelled another way is still the run's data: its columns come from the run.
+    assert cli.main(["evaluate", "--model", "table", "--data", f"{tables / 'csv'}/", "--split", "test[:300]"]) == 0
+    assert "[test[:300]]: accuracy" in capsys.readouterr().out
+    # A bare .keras file (no kerapre.json beside it) is still recognised as a text classifier.
+    os.makedirs("bare")
+    shutil.copy("table/model.keras", "bare/model.keras")
+    assert cli.main(["predict", "--model", "bare/model.keras", "A gripping, moving film."]) == 0
+    assert capsys.readouterr().out.strip().endswith("A gripping, moving film.")
     assert cli.main(["evaluate", "--model", "table", "--data", str(tables / "all.jsonl"), "--set", "text_column=review",
                      "--set", "label_column=verdict"]) == 2
     assert "has classes the model lacks (fresh, rotten" in capsys.readouterr().err.strip().splitlines()[-1]
@@ -207,3 +216,38 @@ def test_the_published_encoder_on_a_json_lines_file_beats_the_majority_class(tab
     test = _rows(str(tables / "all.jsonl"), "test", JSONL)[:800]
     majority = max(np.bincount([y for _, y in test])) / len(test)
     assert float(row["test_accuracy"]) > majority + 0.08
+
+
+def test_columns_must_differ_and_small_tables_name_the_fraction_keys(tmp_path):
+    with pytest.raises(DataError, match=r"must name different columns"):
+        TableOptions(text_column="label")
+    with pytest.raises(DataError, match=r"must name different columns"):
+        TableOptions(second_column="text")
+    path = tmp_path / "six.csv"
+    path.write_text("text,label\n" + "".join(f"row {i},{i % 2}\n" for i in range(6)))
+    with pytest.raises(DataError, match=r"six\.csv: a validation split of 0\.1 of each class is empty"):
+        text_dataset_info(str(path), data_dir=str(tmp_path / "cache"))
+    assert _no_cache_left(str(tmp_path / "cache"))
+    report_keys = TableOptions(validation_fraction=0, test_fraction=0.1, key_prefix="")
+    with pytest.raises(DataError, match=r"a test split of 0\.1 of each class is empty .* set test_fraction to 0"):
+        text_dataset_info(str(path), data_dir=str(tmp_path / "cache"), table=report_keys)
+
+
+def test_two_ways_of_reading_one_table_keep_their_own_cache_entries(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("text,label\n" + "".join(f"text {i},{i % 2}\n" for i in range(40)))
+    data_dir = str(tmp_path / "cache")
+    whole = TableOptions(validation_fraction=0, test_fraction=0)
+    logs = []
+    for options in (whole, TableOptions(), whole, TableOptions()):
+        prepare_text_table(str(path), options, data_dir, log=logs.append)
+    assert len(logs) == 2  # each way prepared once, neither replaced the other
+    assert text_dataset_info(str(path), data_dir=data_dir, table=whole).split_sizes == {"train": 40}
+
+
+def test_header_names_are_stripped(tmp_path):
+    path = tmp_path / "spaced.csv"
+    path.write_text("text , label\n" + "".join(f"t {i},{i % 2}\n" for i in range(4)))
+    info = text_dataset_info(str(path), data_dir=str(tmp_path / "cache"),
+                             table=TableOptions(validation_fraction=0, test_fraction=0))
+    assert info.split_sizes == {"train": 4}

@@ -68,6 +68,9 @@ class TextTableKeys:
     def validate(self):
         _check_fractions(self)
         prefix = self.KEY_PREFIX
+        columns = [c for c in (self.text_column, self.label_column, self.second_column) if c is not None]
+        check(len(set(columns)) == len(columns),
+              f"{prefix}text_column, {prefix}label_column and {prefix}second_column must name different columns")
         for key in ("text_column", "label_column", "second_column"):
             value = getattr(self, key)
             check(not isinstance(value, int) or value >= 0, f"{prefix}{key} must be a name or a position >= 0")

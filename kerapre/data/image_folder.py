@@ -19,11 +19,12 @@ with ``resize=True`` (``data.resize``).
 import dataclasses
 import os
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 from PIL import Image, UnidentifiedImageError
 
-from kerapre.data.stratified_split import stratified_split
+from kerapre.data.stratified_split import carve_splits, check_fractions
 from kerapre.data.user_cache import file_fingerprint, prepared_user_set
 from kerapre.errors import DataError
 
@@ -48,6 +49,9 @@ class FolderOptions:
 
     validation_fraction: float = 0.1
     test_fraction: float = 0.1
+
+    def __post_init__(self):
+        check_fractions(self.validation_fraction, self.test_fraction)
 
     @classmethod
     def from_config(cls, data):
@@ -134,21 +138,27 @@ def prepare_image_folder(source, options, data_dir, log=print, labelled=True):
         channels, sizes = _survey(every)
         shape = (*sizes.pop(), channels) if len(sizes) == 1 else (None, None, channels)
         ids = {name: index for index, name in enumerate(names)}
-        splits = _carve_splits(files, ids, options)
+        train = files.get("train", files.get(None))
+        given = {split: ([path for path, _ in items], [ids[name] for _, name in items])
+                 for split, items in files.items() if split in ("validation", "test")}
+        splits = carve_splits([path for path, _ in train], [path for path, _ in train], [ids[name] for _, name in train],
+                              given, {"validation": options.validation_fraction, "test": options.test_fraction},
+                              SPLIT_SEED, where=source, class_names=names)
         features = tfds.features.FeaturesDict({
             "image": tfds.features.Image(shape=shape),
             "label": tfds.features.ClassLabel(names=list(names)),
         })
         metadata = {
-            "label_counts": {split: [sum(1 for _, label in items if label == i) for i in range(len(names))]
-                             for split, items in splits.items()},
+            "label_counts": {split: np.bincount(labels, minlength=len(names)).tolist()
+                             for split, (_, labels) in splits.items()},
             "source": os.path.abspath(source),
             "mixed_sizes": shape[0] is None,
         }
-        examples = {split: _examples(items, channels) for split, items in splits.items()}
+        examples = {split: _examples(paths, labels, channels) for split, (paths, labels) in splits.items()}
         return features, examples, ("image", "label"), metadata
 
-    return prepared_user_set(source, "images", fingerprint, build, data_dir, log)
+    return prepared_user_set(source, "images", fingerprint, build, data_dir, log,
+                             variant={**dataclasses.asdict(options), "labelled": labelled})
 
 
 def decode_image_file(path, channels):
@@ -158,6 +168,13 @@ def decode_image_file(path, channels):
     Raises:
         DataError: naming the file if it cannot be decoded.
     """
+    if path.lower().endswith(".bmp"):  # TensorFlow reads a palette BMP's indices as grey levels
+        try:
+            with Image.open(path) as bmp:
+                pixels = np.asarray(bmp.convert("L" if bmp.mode in _GREY_MODES else "RGB"))
+        except (UnidentifiedImageError, OSError) as error:
+            raise DataError(f"{path} cannot be decoded ({error}): replace or remove it") from None
+        return convert_channels(tf.constant(pixels.reshape(*pixels.shape[:2], -1)), channels)
     try:
         image = tf.io.decode_image(tf.io.read_file(path), channels=0, dtype=tf.uint8, expand_animations=False)
     except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as error:
@@ -209,8 +226,13 @@ def _class_files(directory):
 
 def _image_files(directory):
     """The image files under ``directory`` (its subfolders too), hidden ones skipped."""
-    paths = []
-    for folder, subfolders, filenames in os.walk(directory):
+    paths, seen = [], set()
+    for folder, subfolders, filenames in os.walk(directory, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:  # a symlink loop
+            subfolders[:] = []
+            continue
+        seen.add(real)
         subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
         for filename in sorted(filenames):
             if filename.startswith("."):
@@ -238,27 +260,6 @@ def _survey(paths):
     return (1 if grey else 3), sizes
 
 
-def _carve_splits(files, ids, options):
-    """``{split: [(path, label id)]}``: the given splits, and those not given cut out of train."""
-    given = {split: items for split, items in files.items() if split is not None}
-    train = given.get("train", files.get(None))
-    wanted = {"validation": options.validation_fraction, "test": options.test_fraction}
-    fractions = {split: fraction for split, fraction in wanted.items() if split not in given and fraction > 0}
-    labelled = [(path, ids[name]) for path, name in train]
-    out = {}
-    if fractions:
-        rows_of = stratified_split([path for path, _ in labelled], [label for _, label in labelled],
-                                   {"train": 1.0 - sum(fractions.values()), **fractions}, SPLIT_SEED)
-        for split, rows in rows_of.items():
-            out[split] = [labelled[i] for i in rows]
-    else:
-        out["train"] = labelled
-    for split in ("validation", "test"):
-        if split in given:
-            out[split] = [(path, ids[name]) for path, name in given[split]]
-    return {split: out[split] for split in SPLITS if split in out}
-
-
-def _examples(items, channels):
-    for index, (path, label) in enumerate(items):
-        yield index, {"image": decode_image_file(path, channels).numpy(), "label": label}
+def _examples(paths, labels, channels):
+    for index, (path, label) in enumerate(zip(paths, labels)):
+        yield index, {"image": decode_image_file(path, channels).numpy(), "label": int(label)}

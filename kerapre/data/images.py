@@ -140,10 +140,11 @@ def image_dataset_info(name, data_dir=None, folder=None):
 def _builder(name, data_dir, folder=None):
     """Returns the TFDS builder of an image classification set (unprepared, except an image
     folder, which is prepared here)."""
+    name = os.path.expanduser(os.fspath(name))
     if is_image_folder(name):
-        return prepare_image_folder(os.fspath(name), folder or FolderOptions(), data_dir or default_data_dir())
-    if os.sep in os.fspath(name) and not os.path.exists(name) and name.split(os.sep)[0] in ("", ".", "..", "~"):
-        raise DataError(f"no such image folder: {name}: check data.name")
+        return prepare_image_folder(name, folder or FolderOptions(), data_dir or default_data_dir())
+    if os.sep in name and name.split(os.sep)[0] in ("", ".", ".."):
+        raise DataError(f"no such image folder: {name}: check the path")
     if name in LOCAL_BUILDERS:
         return LOCAL_BUILDERS[name](data_dir=data_dir or default_data_dir())
     try:

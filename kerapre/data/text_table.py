@@ -10,7 +10,8 @@ cache (``kerapre.data.user_cache``).
 
 Labels may be strings or integers. The class names are the sorted distinct labels of the
 training rows (in numeric order when every label is an integer), so the labels ``0 .. K-1``
-keep their ids and ``neg``/``pos`` become 0/1; they go into the run and the export.
+keep their ids when each occurs in training, and ``neg``/``pos`` become 0/1; they go into the
+run and the export.
 """
 
 import csv
@@ -24,7 +25,7 @@ import typing
 import numpy as np
 import tensorflow_datasets as tfds
 
-from kerapre.data.stratified_split import stratified_split
+from kerapre.data.stratified_split import carve_splits, check_fractions
 from kerapre.data.user_cache import file_fingerprint, prepared_user_set
 from kerapre.errors import DataError
 
@@ -60,6 +61,13 @@ class TableOptions:
     validation_fraction: float = 0.1
     test_fraction: float = 0.1
     key_prefix: str = "data."
+
+    def __post_init__(self):
+        columns = [c for c in (self.text_column, self.label_column, self.second_column) if c is not None]
+        if len(set(columns)) != len(columns):
+            raise DataError(f"{self.key('text_column')}, {self.key('label_column')} and {self.key('second_column')} "
+                            f"must name different columns, got {columns}")
+        check_fractions(self.validation_fraction, self.test_fraction, self.key_prefix)
 
     @classmethod
     def from_config(cls, data):
@@ -115,7 +123,7 @@ def table_files(source):
             )
         return files
     if not os.path.isfile(source):
-        raise DataError(f"no such file: {source}: check the data set's path")
+        raise DataError(f"no such file: {source}: check the path")
     return {None: source}
 
 
@@ -207,7 +215,13 @@ def prepare_text_table(source, options, data_dir, log=print):
                     f"{files[split]} has labels the training rows lack ({', '.join(map(repr, unseen[:5]))}): "
                     f"add training examples of them or remove those rows (classes: {', '.join(names)})"
                 )
-        splits = _carve_splits(tables, ids, text_keys, options)
+        train = tables.get("train", tables.get(None))
+        given = {split: (rows, [ids[row["label"]] for row in rows]) for split, rows in tables.items()
+                 if split in ("validation", "test")}
+        splits = carve_splits(train, [tuple(row[key] for key in text_keys) for row in train],
+                              [ids[row["label"]] for row in train], given,
+                              {"validation": options.validation_fraction, "test": options.test_fraction}, SPLIT_SEED,
+                              where=source, class_names=names, key_prefix=options.key_prefix)
         features = {key: tfds.features.Text() for key in text_keys}
         features[LABEL_KEY] = tfds.features.ClassLabel(names=list(names))
         metadata = {
@@ -220,29 +234,8 @@ def prepare_text_table(source, options, data_dir, log=print):
         supervised = (text_keys if len(text_keys) == 2 else text_keys[0], LABEL_KEY)
         return tfds.features.FeaturesDict(features), examples, supervised, metadata
 
-    builder = prepared_user_set(source, "table", fingerprint, build, data_dir, log)
+    builder = prepared_user_set(source, "table", fingerprint, build, data_dir, log, variant=options.shaping())
     return builder, text_keys, LABEL_KEY
-
-
-def _carve_splits(tables, ids, text_keys, options):
-    """``{split: (rows, label ids)}``: the given splits, and those not given cut out of train."""
-    given = {split: rows for split, rows in tables.items() if split is not None}
-    train = given.get("train", tables.get(None))
-    wanted = {"validation": options.validation_fraction, "test": options.test_fraction}
-    fractions = {split: fraction for split, fraction in wanted.items() if split not in given and fraction > 0}
-    labels = np.array([ids[row["label"]] for row in train], dtype=np.int64)
-    out = {}
-    if fractions:
-        keys = [tuple(row[key] for key in text_keys) for row in train]
-        rows_of = stratified_split(keys, labels, {"train": 1.0 - sum(fractions.values()), **fractions}, SPLIT_SEED)
-        for split, rows in rows_of.items():
-            out[split] = ([train[i] for i in rows], labels[rows])
-    else:
-        out["train"] = (train, labels)
-    for split in ("validation", "test"):
-        if split in given:
-            out[split] = (given[split], np.array([ids[row["label"]] for row in given[split]], dtype=np.int64))
-    return {split: out[split] for split in SPLITS if split in out}
 
 
 def _examples(rows, labels, text_keys):
@@ -260,7 +253,7 @@ def _delimited_rows(path, delimiter, options):
             first = next(reader, None)
             if first is None:
                 return
-            names = first if options.header else None
+            names = [name.strip() for name in first] if options.header else None
             index = {key: _column_index(path, names, column, key, options) for key, column in wanted.items()}
             records = reader if options.header else itertools.chain([first], reader)
             line = 1

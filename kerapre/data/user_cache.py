@@ -1,11 +1,11 @@
 """A user's own files, prepared once into the cache as a TFDS set and read from there.
 
 An image folder or a text table is converted the first time it is used into
-``<data_dir>/user/<kind>_<name>_<path hash>/<fingerprint>/1.0.0/`` (TFDS's record files and
+``<data_dir>/user/<kind>_<name>_<hash of path and options>/<fingerprint>/1.0.0/`` (TFDS's record files and
 ``dataset_info.json``), then read with ``tfds.builder_from_directory`` like any prepared set.
-The fingerprint covers every file's path, size and modification time (``mtime_ns``) and
-the options that shape the set (split fractions, columns), so an edited, added or removed
-file, or a changed option, prepares the set again; the stale version is then removed.
+The fingerprint covers every file's path, size and modification time (``mtime_ns``), so an
+edited, added or removed file prepares the set again and the stale version is then removed;
+other options (split fractions, columns) make another entry.
 Preparing writes into a temporary directory renamed into place only when complete, and a
 lock file (in ``<data_dir>/user/.locks/``) makes concurrent processes (the workers of a
 cluster sharing a cache) prepare once: the first prepares, the others wait and read what it
@@ -75,7 +75,7 @@ class UserSetBuilder(AdhocBuilder, skip_registration=True):
         )
 
 
-def prepared_user_set(source, kind, fingerprint, build, data_dir, log=print):
+def prepared_user_set(source, kind, fingerprint, build, data_dir, log=print, variant=None):
     """The prepared TFDS set of a user's ``source``, preparing it first if needed.
 
     Args:
@@ -87,11 +87,14 @@ def prepared_user_set(source, kind, fingerprint, build, data_dir, log=print):
             while the examples are generated, leaves nothing behind.
         data_dir: the cache root (``default_data_dir()``).
         log: where the one line saying that the set is being prepared goes.
+        variant: the options that shape the set (columns, fractions): each variant of a
+            source is its own cache entry, so two commands reading it two ways do not
+            replace each other's copy; within an entry, a new fingerprint replaces the old.
 
     Returns:
         A ``tfds`` read-only builder of the prepared set.
     """
-    entry = os.path.join(data_dir, USER_DIR, _entry_name(source, kind))
+    entry = os.path.join(data_dir, USER_DIR, _entry_name(source, kind, variant))
     prepared = os.path.join(entry, fingerprint[:16])
     final = os.path.join(prepared, VERSION)  # TFDS reads <...>/<version>
     if not _is_prepared(final):
@@ -153,10 +156,11 @@ def _is_prepared(path):
     return os.path.isfile(os.path.join(path, "dataset_info.json"))
 
 
-def _entry_name(source, kind):
+def _entry_name(source, kind, variant):
     real = os.path.realpath(source)
     slug = re.sub(r"[^a-z0-9]+", "_", os.path.basename(real.rstrip(os.sep)).lower()).strip("_")[:40] or "data"
-    return f"{kind}_{slug}_{hashlib.sha256(real.encode()).hexdigest()[:10]}"
+    key = json.dumps([real, variant], sort_keys=True)
+    return f"{kind}_{slug}_{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
 @contextlib.contextmanager

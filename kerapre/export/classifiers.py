@@ -17,8 +17,12 @@ HINT = "pass a run directory, a .keras file or a serving export"
 
 def is_text_classifier(path):
     """Whether ``path`` (a run, ``.keras`` file or serving export) holds a text classifier,
-    from what its run or export records."""
+    from what its run or export records (a bare ``.keras`` file: from the model in it)."""
     artifact = resolve(path, hint=HINT).expect(("run", "keras", "serving"), "a classifier", HINT)
+    if artifact.task is None and artifact.kind == "keras":  # a .keras file saved without kerapre.json
+        from kerapre.tasks.text_classifier import TextClassifier
+
+        return isinstance(keras.saving.load_model(artifact.path), TextClassifier)
     return artifact.task in ("finetune_text", "text_classification")
 
 

@@ -1,6 +1,8 @@
 """Accuracy of any trained classifier (run directory, ``.keras`` file, serving export), image or
 text, on a data set: a named one or the user's own folder or table."""
 
+import os
+
 import numpy as np
 
 from kerapre.config.user_data import EVALUATE_DATA_KEYS
@@ -102,9 +104,18 @@ def _evaluate_text(model_path, data, split, options):
 
 def _data_keys(run_data, data, options):
     """The folder/table keys: the run's own when ``data`` is the run's data, then ``options``."""
-    keys = {key: run_data[key] for key in DATA_KEYS if key in run_data} if data == run_data.get("name") else {}
+    keys = {key: run_data[key] for key in DATA_KEYS if key in run_data} if _same_data(data, run_data.get("name")) else {}
     keys.update(options or {})
     return keys
+
+
+def _same_data(a, b):
+    """Whether two data names are the same set: equal names, or paths to the same file or folder."""
+    if a is None or b is None:
+        return False
+    if a == b:
+        return True
+    return os.path.exists(a) and os.path.exists(b) and os.path.realpath(a) == os.path.realpath(b)
 
 
 class _Keys:

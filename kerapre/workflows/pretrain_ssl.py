@@ -70,8 +70,8 @@ def load_unlabelled_images(name, split, data_dir=None, folder=None):
     next(iter(images)).shape  # (28, 28, 1)
     ```
     """
-    if is_image_folder(name):
-        builder = prepare_image_folder(name, folder or FolderOptions(), data_dir or default_data_dir(),
+    if is_image_folder(os.path.expanduser(name)):
+        builder = prepare_image_folder(os.path.expanduser(name), folder or FolderOptions(), data_dir or default_data_dir(),
                                        labelled=False)
     elif name in LOCAL_BUILDERS:
         builder = LOCAL_BUILDERS[name](data_dir=data_dir or default_data_dir())

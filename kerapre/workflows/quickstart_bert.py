@@ -27,6 +27,7 @@ from kerapre.config import validate
 from kerapre.config.cnn import SCRATCH
 from kerapre.data.text_classification import load_text_classification, majority_class_rate, split_labelled_texts
 from kerapre.data.text_classification import text_dataset_info
+from kerapre.data.text_table import TableOptions
 from kerapre.data.text_preprocessor import BertTextPreprocessor, tokenise
 from kerapre.export import export
 from kerapre.export.encoders import load_encoder, text_casing
@@ -177,10 +178,10 @@ def _probe(config, seed, model_dir, log):
     start = time.perf_counter()
     ft = _published_config(config, seed)
     data = ft.data
-    info = text_dataset_info(data.name, data_dir=data.data_dir)
+    info = text_dataset_info(data.name, data_dir=data.data_dir, table=TableOptions.from_config(data))
 
     def split(name):
-        ds = load_text_classification(data.name, name, data_dir=data.data_dir)
+        ds = load_text_classification(data.name, name, data_dir=data.data_dir, table=TableOptions.from_config(data))
         return ds.take(data.limit) if data.limit else ds
 
     pool = split(data.train_split)
@@ -219,7 +220,7 @@ def _texts_and_labels(ds):
 def _export_best(config, chosen, best, pretrain_dir, export_dir, log):
     start = time.perf_counter()
     data = config.finetune.data if chosen == SCRATCH else config.published_finetune.data
-    info = text_dataset_info(data.name, data_dir=data.data_dir)
+    info = text_dataset_info(data.name, data_dir=data.data_dir, table=TableOptions.from_config(data))
     paths = export(
         best.model,
         config.export_name,
