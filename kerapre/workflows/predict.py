@@ -45,12 +45,16 @@ def predict_text(model_path, texts, second=None):
         raise DataError(
             f"{path} classifies {'sentence pairs: pass --second texts' if pair else 'single texts: drop --second'}"
         )
-    probabilities = np.asarray(classify(texts, second), dtype=np.float32)
+    return _answers("text", texts, np.asarray(classify(texts, second), dtype=np.float32), label_names)
+
+
+def _answers(key, inputs, probabilities, label_names):
+    """One ``{key: input, "label", "class_id", "probabilities"}`` dict per input."""
     results = []
-    for text, row in zip(texts, probabilities):
+    for item, row in zip(inputs, probabilities):
         class_id = int(row.argmax())
         results.append({
-            "text": text,
+            key: item,
             "label": label_names[class_id],
             "class_id": class_id,
             "probabilities": {name: round(float(p), 6) for name, p in zip(label_names, row)},
@@ -101,14 +105,4 @@ def predict_images(model_path, paths, resize=False):
         ds = conform_images(tf.data.Dataset.from_tensors(image), image_shape, resize=resize, resize_key="--resize")
         images.append(next(iter(ds)))
     probabilities = np.asarray(classify(tf.cast(tf.stack(images), tf.float32)), dtype=np.float32)
-    names = list(label_names or [str(i) for i in range(probabilities.shape[1])])
-    results = []
-    for path, row in zip(paths, probabilities):
-        class_id = int(row.argmax())
-        results.append({
-            "file": path,
-            "label": names[class_id],
-            "class_id": class_id,
-            "probabilities": {name: round(float(p), 6) for name, p in zip(names, row)},
-        })
-    return results
+    return _answers("file", paths, probabilities, list(label_names or [str(i) for i in range(probabilities.shape[1])]))
