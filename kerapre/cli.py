@@ -255,9 +255,11 @@ def _finetune_text(args):
 
     config = cfg.load_config(cfg.FinetuneTextConfig, args.config, _backbone_overrides(args))
     result = finetune_text(config, model_dir=args.model_dir)
-    print(f"fine-tuned on {result.train_examples} labelled examples: validation accuracy "
-          f"{result.validation_accuracy:.4f}, test accuracy {result.test_accuracy:.4f} "
-          f"(majority class {result.test_majority_rate:.4f}); run in {args.model_dir}")
+    scores = [f"{name} accuracy {value:.4f}" for name, value in (("validation", result.validation_accuracy),
+                                                                   ("test", result.test_accuracy)) if value is not None]
+    majority = f" (majority class {result.test_majority_rate:.4f})" if result.test_majority_rate is not None else ""
+    print(f"fine-tuned on {result.train_examples} labelled examples: {', '.join(scores) or 'no split evaluated'}"
+          f"{majority}; run in {args.model_dir}")
     return 0
 
 
