@@ -189,3 +189,18 @@ def test_an_edited_corpus_is_paired_and_its_vocabulary_learned_again(tmp_path):
     after = json.load(open(pairs))
     assert after["corpus_fingerprint"] != before["corpus_fingerprint"]
     assert after["stats"]["documents"] == before["stats"]["documents"] + 1
+
+
+def test_pretrain_bert_cli_reads_a_compressed_json_lines_corpus(corpus, in_tmp):
+    import gzip
+
+    documents = open(corpus, encoding="utf-8").read().strip().split("\n\n")
+    with gzip.open("docs.jsonl.gz", "wt", encoding="utf-8") as f:
+        for i, document in enumerate(documents):
+            f.write(json.dumps({"id": i, "body": " ".join(document.splitlines())}) + "\n")
+    argv = ["pretrain", "bert", "--model-dir", "run", "--set", "data.corpus=docs.jsonl.gz", "--set", "data.text_key=body",
+            *[a for item in TINY for a in ("--set", item)]]
+    assert cli.main(argv) == 0
+    (pairs,) = glob.glob("run/pairs/*/pairs.json")
+    stats = json.load(open(pairs))["stats"]
+    assert stats["documents"] == len(documents) == 40 and stats["sentences"] == 40 * 8
