@@ -24,7 +24,6 @@ import tempfile
 
 import numpy as np
 import tensorflow_datasets as tfds
-from tensorflow_datasets.core.dataset_builders.adhoc_builder import AdhocBuilder
 
 from kerapre.errors import DataError
 
@@ -55,7 +54,7 @@ def file_fingerprint(paths, **options):
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-class UserSetBuilder(AdhocBuilder, skip_registration=True):
+class UserSetBuilder(tfds.dataset_builders.AdhocBuilder, skip_registration=True):
     """TFDS's ``AdhocBuilder`` with supervised keys and metadata, and the examples kept in the
     order given (``disable_shuffling``), so a prepared split reads back in file order."""
 
