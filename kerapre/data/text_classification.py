@@ -335,9 +335,9 @@ def _builder(name, data_dir, table=None):
     """The TFDS builder of a text classification set (unprepared, except a user's table, which
     is prepared here), its text feature names (one, or two for a pair) and its label feature
     name."""
-    if is_text_table(os.path.expanduser(os.fspath(name))):
-        return prepare_text_table(os.path.expanduser(os.fspath(name)), table or TableOptions(),
-                                  data_dir or default_data_dir())
+    path = os.path.expanduser(os.fspath(name))
+    if is_text_table(path):
+        return prepare_text_table(path, table or TableOptions(), data_dir or default_data_dir())
     if name in LOCAL_TEXT_BUILDERS:
         text_key, label_key = TEXT_LABEL_KEYS[name]
         return LOCAL_TEXT_BUILDERS[name](data_dir=data_dir or default_data_dir()), (text_key,), label_key

@@ -2,6 +2,7 @@
 text, on a data set: a named one or the user's own folder or table."""
 
 import os
+import types
 
 import numpy as np
 
@@ -63,7 +64,7 @@ def _evaluate_image(model_path, data, split, batch_size, options):
     data = data or run_data.get("name") or "mnist_5k"
     split = split or run_data.get("eval_split") or "test"
     keys = _data_keys(run_data, data, options)
-    folder = FolderOptions.from_config(_Keys(keys))
+    folder = FolderOptions.from_config(types.SimpleNamespace(**keys))
     names = image_dataset_info(data, folder=folder).label_names
     to_model = _class_map(names, model_names, data, strict=is_image_folder(data))
     ds = image_pipeline(load_image_dataset(data, split, folder=folder), batch_size=batch_size, training=False,
@@ -83,7 +84,7 @@ def _evaluate_text(model_path, data, split, options):
     run_data = (artifact.record.config.get("data") if artifact.record is not None else None) or {}
     data = data or run_data.get("name") or "rotten_tomatoes"
     split = split or run_data.get("test_split") or "test"
-    table = TableOptions.from_config(_Keys(_data_keys(run_data, data, options)))
+    table = TableOptions.from_config(types.SimpleNamespace(**_data_keys(run_data, data, options)))
     info = text_dataset_info(data, table=table)
     if info.pair != pair:
         raise DataError(f"{model_path} classifies {'sentence pairs' if pair else 'single texts'} but {data} holds "
@@ -116,13 +117,6 @@ def _same_data(a, b):
     if a == b:
         return True
     return os.path.exists(a) and os.path.exists(b) and os.path.realpath(a) == os.path.realpath(b)
-
-
-class _Keys:
-    """A data section made of a dict (what ``FolderOptions`` and ``TableOptions.from_config`` read)."""
-
-    def __init__(self, keys):
-        self.__dict__.update(keys)
 
 
 def _class_map(data_names, model_names, data, strict):

@@ -70,8 +70,9 @@ def load_unlabelled_images(name, split, data_dir=None, folder=None):
     next(iter(images)).shape  # (28, 28, 1)
     ```
     """
-    if is_image_folder(os.path.expanduser(name)):
-        builder = prepare_image_folder(os.path.expanduser(name), folder or FolderOptions(), data_dir or default_data_dir(),
+    path = os.path.expanduser(name)
+    if is_image_folder(path):
+        builder = prepare_image_folder(path, folder or FolderOptions(), data_dir or default_data_dir(),
                                        labelled=False)
     elif name in LOCAL_BUILDERS:
         builder = LOCAL_BUILDERS[name](data_dir=data_dir or default_data_dir())
