@@ -21,6 +21,7 @@ from kerapre.training import RunBackup
 from kerapre.training import run as run_skeleton
 from kerapre.training.backup import STATE_FILE
 from kerapre.workflows import pretrain_cnn as cnn_workflow
+import bert_reference
 from helpers import topic_corpus
 from test_pretrain_bert import TINY as BERT_TINY
 
@@ -166,9 +167,14 @@ def test_a_two_worker_run_with_a_killed_worker_resumes_to_the_uninterrupted_weig
     assert not list(tmp_path.glob("kerapre-worker-*")), "the killed worker's scratch directory was left behind"
 
 
-def test_a_killed_bert_run_resumes_to_the_uninterrupted_weights(tmp_path):
+@pytest.mark.parametrize("init", [None, "hf_pretraining"])
+def test_a_killed_bert_run_resumes_to_the_uninterrupted_weights(init, tmp_path):
     overrides = [f"data.corpus={topic_corpus(tmp_path / 'corpus.txt')}", *BERT_TINY, "train.steps=9",
                  "train.steps_per_epoch=3"]
+    if init:  # continued pretraining of a published checkpoint (its MLM and NSP heads) resumes the same way
+        w, config = bert_reference.random_checkpoint(vocab_size=60, positions=32, seed=3, scale=0.1)
+        checkpoint = bert_reference.write_hf(tmp_path / init, w, config, prefixed=True)
+        overrides.append(f"model.init={checkpoint}")
     whole = tmp_path / "whole"
     done = subprocess.run(cli_command(tmp_path, whole, "bert", overrides), env=cli_env(tmp_path),
                           capture_output=True, text=True, timeout=180)
