@@ -123,6 +123,46 @@ def test_image_report_writes_every_cell_the_plot_and_the_markdown(cnn_file, in_t
     assert not [f for f in os.listdir("report") if ".tmp" in f]
 
 
+def test_a_report_run_again_keeps_the_runs_it_made_unless_their_backbone_or_config_changed(cnn_file, in_tmp):
+    backbone = in_tmp / "backbone.keras"
+    backbone.write_bytes(open(cnn_file, "rb").read())
+    config = load_config(ImageReportConfig, overrides=[
+        f"backbones=[fresh={backbone}]", "labels_per_class=[1]", "seeds=[0, 1]", "limit=300", "validation_per_class=5",
+        "methods=[scratch, linear_probe]", *TINY])
+
+    def report():
+        lines = []
+        result = kerapre.label_efficiency(config, output_dir="report", log=lines.append)
+        return result, lines, [line.split()[1] for line in lines if line.endswith(", an earlier run)")]
+
+    first, _, reused = report()
+    assert len(first.rows) == 4 and reused == []
+    with open("report/label_efficiency.csv", encoding="utf-8") as f:
+        lines = f.readlines()
+    with open("report/label_efficiency.csv", "w", encoding="utf-8") as f:
+        f.writelines(lines[:3])  # interrupted after its second run
+    resumed, log, reused = report()
+    assert any("resuming: 2 of 4 runs are in report/label_efficiency.csv" in line for line in log)
+    assert reused == ["none", "none"] and resumed.rows[:2] == first.rows[:2]  # from the CSV, timings included
+    run_key = ("backbone", "method", "labels_per_class", "seed")
+    assert [[r[k] for k in run_key] for r in resumed.rows] == [[r[k] for k in run_key] for r in first.rows]
+    assert [s["test_mean"] for s in resumed.summary[:1]] == [s["test_mean"] for s in first.summary[:1]]
+
+    config.seeds = [0, 1, 2]  # a seed more: only its runs are made
+    more, _, reused = report()
+    assert len(reused) == 4 and len(more.rows) == 6 and more.rows[:2] == resumed.rows[:2]
+
+    stat = os.stat(backbone)
+    os.utime(backbone, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # the backbone was trained again
+    _, log, reused = report()
+    assert reused == ["none"] * 3  # scratch does not use it
+    assert any("3 runs in report/label_efficiency.csv are of another config, target or backbone" in line
+               for line in log)
+    config.train.probe_c = [0.1]
+    _, _, reused = report()
+    assert reused == []
+
+
 def test_text_report_runs_all_four_ways(tmp_path):
     run = fake_bert_run(tmp_path / "bert")
     config = load_config(TextReportConfig, overrides=[

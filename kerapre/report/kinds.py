@@ -30,6 +30,8 @@ from kerapre.training.compile import compile_classifier
 class ImageKind:
     """Loads CNN backbones and builds image classifiers around them."""
 
+    SCRATCH_USES_FIRST_BACKBONE = False  # scratch is the preset's fresh CNN
+
     def __init__(self, config):
         self.config = config
 
@@ -62,6 +64,8 @@ class ImageKind:
 class TextKind:
     """Loads BERT encoders, tokenises the target with their vocabulary and casing, and builds
     text classifiers that carry their preprocessor."""
+
+    SCRATCH_USES_FIRST_BACKBONE = True  # scratch takes the first backbone's vocabulary and casing
 
     def __init__(self, config):
         self.config = config

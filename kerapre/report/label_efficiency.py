@@ -32,6 +32,7 @@ from kerapre.export.resolve import resolve
 from kerapre.report.fitting import fit_and_choose, linear_probe
 from kerapre.report.kinds import ImageKind, TextKind
 from kerapre.report.pages import ALL, PLOT_FILE, PROBE, plot_report, write_markdown
+from kerapre.report.resume import cell, earlier_runs, report_fingerprints
 from kerapre.report.summary import NO_BACKBONE, SCRATCH, compare_to_scratch, format_comparisons, summarise
 from kerapre.report.tables import write_csv, write_summary_csv
 from kerapre.report.targets import labelled_subset, take
@@ -68,7 +69,9 @@ def label_efficiency(config=None, output_dir=None, log=print):
         output_dir: where ``label_efficiency.csv`` (one row per run, rewritten after every
             run), ``label_efficiency_summary.csv``, ``label_efficiency.png`` and
             ``label_efficiency.md`` go (default: ``runs/report_image`` or ``runs/report_text``,
-            as for ``kerapre report``).
+            as for ``kerapre report``). The runs already in its CSV, from an interrupted report
+            of the same config, target and backbone, are kept and not made again
+            (``kerapre.report.resume``).
         log: where progress lines go (one per run, beside a tqdm progress bar).
 
     Returns:
@@ -103,7 +106,7 @@ def label_efficiency(config=None, output_dir=None, log=print):
     os.makedirs(output_dir, exist_ok=True)
     save_config(config, os.path.join(output_dir, "config.yaml"))
     with TrainingRun(config, None, task="label_efficiency", log=log) as run:
-        rows = _run_grid(config, kind, target, backbones, run, os.path.join(output_dir, CSV_FILE), log)
+        rows = _run_grid(config, kind, target, backbones, run, output_dir, log)
         precision = run.precision
 
     summary = summarise(rows)
@@ -120,31 +123,50 @@ def label_efficiency(config=None, output_dir=None, log=print):
     return LabelEfficiencyReport(rows, summary, comparisons, paths)
 
 
-def _run_grid(config, kind, target, backbones, run, csv_path, log):
-    """Every run of the report (scratch, then each backbone's ways), one CSV row each."""
+def _run_grid(config, kind, target, backbones, run, output_dir, log):
+    """Every run of the report (scratch, then each backbone's ways), one CSV row each; the runs
+    an earlier report of the same config, target and backbone made are taken from its CSV
+    (``kerapre.report.resume``)."""
     rates = config.train.learning_rates
     pretrained_methods = [m for m in config.methods if m != SCRATCH]
     total = len(config.labels_per_class) * len(config.seeds) * (
         (SCRATCH in config.methods) + len(backbones) * len(pretrained_methods))
     log(f"[report] {target.name}: {len(target.y_pool)} pool, {len(target.y_val)} validation, "
         f"{len(target.y_test)} test examples; {total} runs ({run.precision})")
+    csv_path = os.path.join(output_dir, CSV_FILE)
+    fingerprints = report_fingerprints(config, target, backbones, kind.SCRATCH_USES_FIRST_BACKBONE)
+    earlier = earlier_runs(output_dir, CSV_FILE, fingerprints, total, log)
     rows = []
     progress = tqdm(total=total, desc="label efficiency", unit="run")
 
-    def record(backbone_name, method, count, seed, examples, result, seconds):
-        rows.append({
+    def record(row, earlier_run=False):
+        rows.append(row)
+        write_csv(rows, csv_path)  # partial results survive an interrupted report
+        progress.update(1)
+        with progress.external_write_mode():
+            log(f"[report] {row['backbone']:>12s} {row['method']:12s} {row['labels_per_class']!s:>4s}/class "
+                f"seed {row['seed']}: validation {row['validation_accuracy']:.4f}, "
+                f"test {row['test_accuracy']:.4f} ({row['choice']}, {row['seconds']:.0f} s"
+                f"{', an earlier run' if earlier_run else ''})")
+
+    def earlier_row(backbone_name, method, count, seed):
+        return earlier.get(cell(backbone_name, method, ALL if count is None else count, seed))
+
+    def done(backbone_name, method, count, seed):
+        """Records the run from the earlier CSV if it is there."""
+        row = earlier_row(backbone_name, method, count, seed)
+        if row is not None:
+            record(row, earlier_run=True)
+        return row is not None
+
+    def new_row(backbone_name, method, count, seed, examples, result, seconds):
+        return {
             "backbone": backbone_name, "method": method, "labels_per_class": ALL if count is None else count,
             "train_examples": examples, "seed": seed, "choice": result["choice"],
             "best_step": result.get("best_step", ""),
             "validation_accuracy": round(result["validation_accuracy"], 4),
             "test_accuracy": round(result["test_accuracy"], 4), "seconds": round(seconds, 1),
-        })
-        write_csv(rows, csv_path)  # partial results survive an interrupted report
-        progress.update(1)
-        with progress.external_write_mode():
-            log(f"[report] {backbone_name:>12s} {method:12s} {ALL if count is None else count!s:>4s}/class "
-                f"seed {seed}: validation {result['validation_accuracy']:.4f}, "
-                f"test {result['test_accuracy']:.4f} ({result['choice']}, {seconds:.0f} s)")
+        }
 
     def fit(build, data, index, method_rates, seed):
         return fit_and_choose(build, take(data.x_pool, index), data.y_pool[index], data, method_rates,
@@ -164,21 +186,26 @@ def _run_grid(config, kind, target, backbones, run, csv_path, log):
 
         for count in config.labels_per_class:
             for seed in config.seeds:
+                if done(NO_BACKBONE, SCRATCH, count, seed):
+                    continue
                 index = labelled_subset(target, count, seed)
                 start = time.perf_counter()
                 result = fit(build_scratch, data, index, rates.scratch, seed)
-                record(NO_BACKBONE, SCRATCH, count, seed, len(index), result, time.perf_counter() - start)
+                record(new_row(NO_BACKBONE, SCRATCH, count, seed, len(index), result, time.perf_counter() - start))
 
     for name, backbone in loaded.items():
         data = kind.inputs(target, backbone)
         initial = backbone.get_weights()
         features = None
-        if PROBE in config.methods:
+        if PROBE in config.methods and any(earlier_row(name, PROBE, count, seed) is None
+                                           for count in config.labels_per_class for seed in config.seeds):
             backbone.trainable = False
             features = {split: kind.features(backbone, getattr(data, f"x_{split}")) for split in ("pool", "val", "test")}
         for method in pretrained_methods:
             for count in config.labels_per_class:
                 for seed in config.seeds:
+                    if done(name, method, count, seed):
+                        continue
                     index = labelled_subset(target, count, seed)
                     start = time.perf_counter()
                     if method == PROBE:
@@ -194,7 +221,7 @@ def _run_grid(config, kind, target, backbones, run, csv_path, log):
                                 return kind.classifier(backbone, target.num_classes, rate, steps)
 
                         result = fit(build, data, index, getattr(rates, method), seed)
-                    record(name, method, count, seed, len(index), result, time.perf_counter() - start)
+                    record(new_row(name, method, count, seed, len(index), result, time.perf_counter() - start))
         backbone.set_weights(initial)
     progress.close()
     return rows
