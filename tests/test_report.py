@@ -7,6 +7,7 @@ import os
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import kerapre
 from kerapre import cli
@@ -42,6 +43,36 @@ def test_training_steps_are_at_least_min_steps_and_a_multiple_of_the_checks():
     train.evaluations = 7
     batch, steps, every = fitting.training_steps(2500, train)
     assert every == 113 and steps == 791 and steps % every == 0  # rounded up to whole checks
+
+
+def test_evaluation_batches_cut_tokens_to_each_batchs_longest_and_evaluate_as_padded_ones():
+    from kerapre.models import BertEncoder
+    from kerapre.tasks.text_classifier import TextClassifier
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(2, 17, size=50)
+    mask = (np.arange(16)[None] < lengths[:, None]).astype("int32")
+    x = {"token_ids": mask * rng.integers(5, 60, size=(50, 16)).astype("int32"),
+         "segment_ids": np.zeros_like(mask), "padding_mask": mask}
+    y = rng.integers(0, 2, size=50)
+    batches = list(fitting.evaluation_batches(x, y, batch_size=8).as_numpy_iterator())
+    widths = [inputs["padding_mask"].shape[1] for inputs, _ in batches]
+    assert widths == [inputs["padding_mask"].sum(axis=1).max() for inputs, _ in batches] == sorted(widths)
+    assert widths[0] < 16 and sum(len(labels) for _, labels in batches) == 50
+    seen = sorted((tuple(ids[ids > 0]), label) for inputs, labels in batches
+                  for ids, label in zip(inputs["token_ids"], labels))
+    assert seen == sorted((tuple(ids[ids > 0]), label) for ids, label in zip(x["token_ids"], y))  # each once
+
+    keras.utils.set_random_seed(0)
+    encoder = BertEncoder(vocabulary_size=60, num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32,
+                          max_sequence_length=16)
+    model = TextClassifier(encoder, 2, dropout=0.0, pooling="mean")
+    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    padded = model.evaluate(tf.data.Dataset.from_tensor_slices((x, y)).batch(8), verbose=0)
+    np.testing.assert_allclose(model.evaluate(fitting.evaluation_batches(x, y, batch_size=8), verbose=0), padded,
+                               rtol=1e-5)
+    images = np.zeros((3, 28, 28, 1), "uint8")
+    assert next(iter(fitting.evaluation_batches(images, np.zeros(3)).as_numpy_iterator()))[0].shape == images.shape
 
 
 def test_linear_probe_chooses_c_on_validation():

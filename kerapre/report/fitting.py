@@ -7,6 +7,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerapre.data.text_classification import trim_to_longest
+
 
 def training_steps(examples, train):
     """``(batch size, steps, steps between validation checks)`` of a run on ``examples``."""
@@ -46,7 +48,7 @@ def fit_and_choose(build, x, y, target, rates, train, seed, run):
         the best validation accuracy (at its best check).
     """
     batch, steps, every = training_steps(len(y), train)
-    validation = tf.data.Dataset.from_tensor_slices((target.x_val, target.y_val)).batch(256)
+    validation = evaluation_batches(target.x_val, target.y_val)
     best = None
     for rate in rates:
         keras.utils.set_random_seed(seed)
@@ -56,8 +58,10 @@ def fit_and_choose(build, x, y, target, rates, train, seed, run):
             .shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
             .repeat()
             .batch(batch)
-            .prefetch(tf.data.AUTOTUNE)
         )
+        if _is_tokens(x):
+            data = data.map(trim_to_longest)  # the same examples, less padding: masked, it changes nothing
+        data = data.prefetch(tf.data.AUTOTUNE)
         checks = steps // every
         keep = keep_best(checks)
         run.fit(model, data, epochs=checks, steps_per_epoch=every, validation_data=validation, checkpoints=False,
@@ -65,14 +69,28 @@ def fit_and_choose(build, x, y, target, rates, train, seed, run):
         if keep.best is None:
             continue  # diverged before its first check
         if best is None or float(keep.best) > best["validation_accuracy"]:
-            test = tf.data.Dataset.from_tensor_slices((target.x_test, target.y_test)).batch(256)
-            _, test_accuracy = model.evaluate(test, verbose=0)
+            _, test_accuracy = model.evaluate(evaluation_batches(target.x_test, target.y_test), verbose=0)
             best = {"choice": f"lr={rate:g}", "best_step": (keep.best_epoch + 1) * every,
                     "validation_accuracy": float(keep.best), "test_accuracy": float(test_accuracy)}
     if best is None:
         return {"choice": "diverged at every rate", "best_step": "", "validation_accuracy": float("nan"),
                 "test_accuracy": float("nan")}
     return best
+
+
+def evaluation_batches(x, y, batch_size=256):
+    """``(x, y)`` in batches for ``evaluate``. Token inputs (a dict with ``padding_mask``) are
+    sorted by length and each batch is cut to its longest: the same accuracy, with a fraction
+    of the padding (Rotten Tomatoes' sentences average under half of 64 tokens)."""
+    if _is_tokens(x):
+        order = np.argsort(x["padding_mask"].sum(axis=1), kind="stable")
+        batches = tf.data.Dataset.from_tensor_slices(({k: v[order] for k, v in x.items()}, y[order]))
+        return batches.batch(batch_size).map(trim_to_longest)
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+
+
+def _is_tokens(x):
+    return isinstance(x, dict) and "padding_mask" in x
 
 
 def linear_probe(train_features, train_labels, val_features, val_labels, cs, seed=0):
