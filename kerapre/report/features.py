@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerapre.data.image_pipeline import warn_if_unit_range
-from kerapre.data.text_classification import trim_to_longest
+from kerapre.data.text_classification import length_sorted_batches
 from kerapre.data.text_preprocessor import BertTextPreprocessor, tokenise
 from kerapre.errors import DataError
 from kerapre.tasks.text_classifier import ENCODER_INPUTS, POOLINGS, TextClassifier, pool
@@ -127,9 +127,8 @@ def pooled_features(encoder, inputs, output="pooled_output", batch_size=DEFAULT_
     in their order. The examples go through ``Model.predict`` sorted by length, each batch cut
     to its longest: on short texts several times faster than batches padded to ``seq``, with
     the same outputs (padding is masked)."""
-    order = np.argsort(inputs["padding_mask"].sum(axis=1), kind="stable")
-    batches = tf.data.Dataset.from_tensor_slices({k: v[order] for k, v in inputs.items()}).batch(batch_size)
-    sorted_features = pooling_model(encoder, output).predict(batches.map(trim_to_longest), verbose=0)
+    batches, order = length_sorted_batches(inputs, batch_size=batch_size)
+    sorted_features = pooling_model(encoder, output).predict(batches, verbose=0)
     features = np.empty_like(sorted_features)
     features[order] = sorted_features
     return features.astype(np.float32, copy=False)
